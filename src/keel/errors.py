@@ -1,0 +1,35 @@
+"""The one exception hierarchy of keel; every message says what was wrong, where, and what to do."""
+
+
+class KeelError(Exception):
+    """Base of every error keel raises on purpose; the CLI prints its message, not a traceback."""
+
+    exit_code = 1
+
+
+class InputError(KeelError):
+    """The user's input (a file, a flag, an id) is malformed or refers to something unknown."""
+
+    exit_code = 2
+
+
+class ConfigError(KeelError):
+    """A configuration file or setting is missing or invalid."""
+
+    exit_code = 2
+
+
+class NotFoundError(InputError):
+    """An id, digest or text names nothing in the ledger."""
+
+
+class VerificationError(KeelError):
+    """A proof, signature, checkpoint or stored byte does not check out: the data may be tampered."""
+
+    exit_code = 3
+
+
+class RedactedError(KeelError):
+    """The payload asked for was erased on purpose; its digest and the redaction entry remain."""
+
+    exit_code = 4

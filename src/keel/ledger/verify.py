@@ -1,0 +1,243 @@
+"""Full verification of a ledger from its stored bytes, trusting nothing but the verifier key.
+
+Recomputes every leaf from the entry bytes, the whole tree, every payload's digest, every
+checkpoint's signature and root, and the consistency of consecutive checkpoints, and names the
+first entry index, payload or checkpoint that fails. A redacted payload is reported as
+redacted, never as tampered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import orjson
+
+from keel.errors import KeelError
+from keel.ledger.checkpoint import Checkpoint, open_checkpoint
+from keel.ledger.merkle import (
+    EMPTY_ROOT,
+    Hash,
+    append_hashes,
+    consistency_proof,
+    Node,
+    leaf_hash,
+    node_hash,
+    stored_hash_count,
+    stored_hash_index,
+    verify_consistency,
+)
+from keel.ledger.note import Verifier
+from keel.ledger.store import EntryRow, Store, key_of
+from keel.records import Redaction, canonical, parse_entry, payload_of
+
+Where = Literal["entry", "payload", "tree", "checkpoint"]
+_CHUNK = 16384
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing that does not check out, and where."""
+
+    where: Where
+    at: str
+    message: str
+
+
+@dataclass(slots=True)
+class Report:
+    """What `verify` checked and what it found."""
+
+    size: int = 0
+    entries: int = 0
+    payloads: int = 0
+    redacted: list[str] = field(default_factory=list)
+    checkpoints: int = 0
+    root: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+
+def verify(
+    store: Store,
+    verifier: Verifier,
+    *,
+    progress: Callable[[int], None] | None = None,
+    max_problems: int = 100,
+) -> Report:
+    """Check everything a ledger stores; see the module docstring. Never raises for tampering."""
+    report = Report()
+    checkpoints = store.checkpoints()
+    wanted_sizes = sorted({s for s, _ in checkpoints})
+    roots: dict[int, Hash] = {}
+    redactions: set[str] = set()
+    payload_keys: dict[int, set[str]] = {}
+
+    def problem(where: Where, at: str, message: str) -> None:
+        if len(report.problems) < max_problems:
+            report.problems.append(Problem(where, at, message))
+
+    # -- entries and the tree, streamed ---------------------------------------------------
+    stored = store.iter_hashes()
+    size, count, front = 0, 0, list[Hash]()
+    tree_ok = True
+    if 0 in wanted_sizes:
+        roots[0] = EMPTY_ROOT
+    for batch in _batches(store, _CHUNK):
+        leaves: list[Hash] = []
+        for row in batch:
+            if row.idx != size + len(leaves):
+                problem("entry", str(size + len(leaves)), "entry is missing (deleted from the log)")
+                return _finish(report, store, size, roots, checkpoints, verifier, problem, False)
+            leaves.append(leaf_hash(row.entry))
+            try:
+                value = parse_entry(row.entry)
+                if canonical(orjson.loads(row.entry)) != row.entry:
+                    problem("entry", str(row.idx), "entry bytes are not canonical JSON (RFC 8785)")
+            except KeelError as exc:
+                problem("entry", str(row.idx), f"entry is not a valid keel entry: {exc}")
+                continue
+            if key_of(hashlib.sha256(row.entry).digest()) != row.key:
+                problem("entry", str(row.idx), "entry bytes do not match their stored id")
+            ref = payload_of(value)
+            if ref is not None:
+                payload_keys.setdefault(key_of(bytes.fromhex(ref.sha256)), set()).add(ref.sha256)
+            if isinstance(value, Redaction):
+                redactions.add(value.digest)
+        # fold leaves in, stopping at every checkpointed size to record its root
+        pos = 0
+        while pos < len(leaves):
+            stop = len(leaves)
+            for s in wanted_sizes:
+                if size < s <= size + len(leaves) - pos:
+                    stop = pos + (s - size)
+                    break
+            part = leaves[pos:stop]
+            new, front = append_hashes(size, front, part)
+            leaf_at = {stored_hash_index(0, size + i) - count: size + i for i in range(len(part))}
+            for j, h in enumerate(new):
+                got = next(stored, None)
+                if tree_ok and got != h:
+                    tree_ok = False
+                    if j in leaf_at:
+                        problem(
+                            "entry",
+                            str(leaf_at[j]),
+                            "entry bytes changed after logging: they no longer hash to the "
+                            "stored leaf",
+                        )
+                    else:
+                        problem(
+                            "tree", str(count + j), "stored tree hash does not match the entries"
+                        )
+            size += len(part)
+            count += len(new)
+            pos = stop
+            if size in wanted_sizes:
+                roots[size] = _root(front)
+        report.entries = size
+        if progress is not None:
+            progress(size)
+    if next(stored, None) is not None or count != stored_hash_count(size):
+        problem("tree", str(count), "there are more stored tree hashes than entries need")
+    report.root = _root(front).hex() if size else EMPTY_ROOT.hex()
+
+    # -- payloads --------------------------------------------------------------------------
+    seen_payloads: set[str] = set()
+    for prow in store.iter_payloads():
+        digest = prow.digest.hex()
+        seen_payloads.add(digest)
+        report.payloads += 1
+        if prow.data is None:
+            if digest in redactions:
+                report.redacted.append(digest)
+            else:
+                problem("payload", digest, "payload bytes are gone but no redaction entry says why")
+        elif hashlib.sha256(prow.data).hexdigest() != digest:
+            problem("payload", digest, "payload bytes do not match their digest (changed)")
+    for digests in payload_keys.values():
+        for digest in digests:
+            if digest not in seen_payloads:
+                problem(
+                    "payload", digest, "payload committed by an entry is missing from the store"
+                )
+
+    return _finish(report, store, size, roots, checkpoints, verifier, problem, tree_ok)
+
+
+def _finish(
+    report: Report,
+    store: Store,
+    size: int,
+    roots: dict[int, Hash],
+    checkpoints: list[tuple[int, bytes]],
+    verifier: Verifier,
+    problem: Callable[[Where, str, str], None],
+    tree_ok: bool,
+) -> Report:
+    report.size = size
+    prev: Checkpoint | None = None
+    for seq, (stored_size, note) in enumerate(checkpoints):
+        at = f"#{seq} (size {stored_size})"
+        try:
+            cp = open_checkpoint(note, verifier)
+        except KeelError as exc:
+            problem("checkpoint", at, f"signature does not verify with {verifier.name}: {exc}")
+            continue
+        report.checkpoints += 1
+        if cp.size != stored_size:
+            problem("checkpoint", at, f"signed size {cp.size} differs from the stored size")
+        if cp.size > size:
+            problem("checkpoint", at, f"signed for {cp.size} entries but the log has only {size}")
+        elif cp.size in roots and roots[cp.size] != cp.root:
+            problem("checkpoint", at, "signed root differs from the root of the stored entries")
+        if prev is not None:
+            if cp.size < prev.size:
+                problem("checkpoint", at, f"smaller than the checkpoint before it ({prev.size})")
+            elif tree_ok and cp.size <= size:
+                try:
+                    proof = consistency_proof(prev.size, cp.size, _reader(store))
+                    verify_consistency(prev.size, cp.size, proof, prev.root, cp.root)
+                except KeelError as exc:
+                    problem("checkpoint", at, f"not consistent with checkpoint {prev.size}: {exc}")
+        prev = cp
+    return report
+
+
+def _reader(store: Store) -> Callable[[Sequence[Node]], list[Hash]]:
+    def read(nodes: Sequence[Node]) -> list[Hash]:
+        return [Hash(h) for h in store.read_hashes([stored_hash_index(l, n) for l, n in nodes])]
+
+    return read
+
+
+def _root(front: list[Hash]) -> Hash:
+    if not front:
+        return EMPTY_ROOT
+    h = front[-1]
+    for left in reversed(front[:-1]):
+        h = node_hash(left, h)
+    return h
+
+
+def _batches(store: Store, n: int) -> Iterator[list[EntryRow]]:
+    batch: list[EntryRow] = []
+    for row in store.iter_entries():
+        batch.append(row)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+__all__ = ["Problem", "Report", "verify"]
