@@ -24,7 +24,7 @@ class NotFoundError(InputError):
 
 
 class VerificationError(KeelError):
-    """A proof, signature, checkpoint or stored byte does not check out: the data may be tampered."""
+    """A proof, signature, checkpoint or stored byte does not check out: data may be tampered."""
 
     exit_code = 3
 

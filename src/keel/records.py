@@ -21,7 +21,7 @@ import orjson
 
 from keel.errors import InputError
 
-JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
+JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 """A JSON value as Python holds it."""
 
 Origin = Literal["human", "expert", "synthetic"]
@@ -59,17 +59,19 @@ def canonical(value: JSON) -> bytes:
 
 
 def _prepare(value: JSON) -> tuple[object, bool]:
-    """Check I-JSON rules and swap floats for their ECMAScript text; flag keys needing UTF-16 order."""
+    """Check I-JSON rules, swap floats for their ECMAScript text, flag keys needing UTF-16 order."""
     t = type(value)
     if t is str or t is bool or value is None:
         return value, False
     if t is int:
         if -_MAX_SAFE_INT <= cast(int, value) <= _MAX_SAFE_INT:
             return value, False
-        raise InputError(f"integer {value} is outside I-JSON's exact range ±(2**53 - 1); store it as a string")
+        raise InputError(
+            f"integer {value} is outside I-JSON's exact range ±(2**53 - 1); store it as a string"
+        )
     if t is float:
         return orjson.Fragment(es6_number(cast(float, value))), False
-    if t is list or t is tuple:
+    if t is list or isinstance(value, tuple):
         out_list: list[object] = []
         utf16 = False
         for item in cast(list[JSON], value):
@@ -120,7 +122,7 @@ def es6_number(x: float) -> str:
     digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
     exp = cast(int, exp) + len(digit_tuple) - len(digits)
     k = len(digits)
-    n = k + exp  # value = 0.digits × 10**n
+    n = k + exp  # value = 0.digits * 10**n
     if k <= n <= 21:
         body = digits + "0" * (n - k)
     elif 0 < n <= 21:
@@ -164,7 +166,7 @@ class PayloadRef:
         return {"sha256": self.sha256, "size": self.size, "type": self.type}
 
     @classmethod
-    def of(cls, data: bytes, type: PayloadType) -> PayloadRef:  # noqa: A002
+    def of(cls, data: bytes, type: PayloadType) -> PayloadRef:
         """Commit to `data`."""
         return cls(Digest(sha256_hex(data)), len(data), type)
 
@@ -308,7 +310,12 @@ class Redaction:
     kind: Literal["redaction"] = "redaction"
 
     def to_json(self) -> dict[str, JSON]:
-        return {"kind": "redaction", "v": SCHEMA_VERSION, "digest": self.digest, "reason": self.reason}
+        return {
+            "kind": "redaction",
+            "v": SCHEMA_VERSION,
+            "digest": self.digest,
+            "reason": self.reason,
+        }
 
 
 Entry: TypeAlias = Record | Verdict | Mix | Run | Redaction
@@ -331,7 +338,7 @@ def payload_of(entry: Entry) -> PayloadRef | None:
 
 
 def references(entry: Entry) -> list[EntryId]:
-    """The ids of the entries that `entry` points to (parents, judged record, mix); they must exist."""
+    """The ids of the entries `entry` points to (parents, judged record, mix); they must exist."""
     if isinstance(entry, Record):
         return list(entry.parents)
     if isinstance(entry, Verdict):
@@ -438,9 +445,10 @@ def parse_member_list(data: bytes) -> list[EntryId]:
 
 
 def _check_origin(origin: str) -> Origin:
-    if origin not in ORIGINS:
-        raise InputError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
-    return cast(Origin, origin)
+    for o in ORIGINS:
+        if origin == o:
+            return o
+    raise InputError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
 
 
 def _check_id(value: object, what: str) -> EntryId:
@@ -459,7 +467,7 @@ def parse_entry(data: bytes) -> Entry:
     except orjson.JSONDecodeError as exc:
         raise InputError(f"entry is not JSON: {exc}") from exc
     if not isinstance(obj, dict) or obj.get("v") != SCHEMA_VERSION:
-        raise InputError("entry is not a keel v1 entry (expected an object with \"v\": 1)")
+        raise InputError('entry is not a keel v1 entry (expected an object with "v": 1)')
     try:
         return _from_json(obj)
     except (KeyError, TypeError, ValueError) as exc:
@@ -467,7 +475,9 @@ def parse_entry(data: bytes) -> Entry:
 
 
 def _payload(obj: dict[str, JSON]) -> PayloadRef:
-    return PayloadRef(Digest(str(obj["sha256"])), int(cast(int, obj["size"])), cast(PayloadType, obj["type"]))
+    return PayloadRef(
+        Digest(str(obj["sha256"])), int(cast(int, obj["size"])), cast(PayloadType, obj["type"])
+    )
 
 
 def _from_json(obj: dict[str, JSON]) -> Entry:

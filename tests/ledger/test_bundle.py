@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -206,19 +207,24 @@ def test_parse_proof_length_limit() -> None:
         ProofBundle.parse(too_long)
 
 
-def test_invalid_bundles_refused() -> None:
-    good = make_bundle(1, 3)
-    for kwargs in [
+@pytest.mark.parametrize(
+    "change",
+    [
         {"index": -1},
         {"index": 1 << 63},
+        {"index": True},
         {"proof": (Hash(bytes(31)),)},
         {"proof": (Hash(bytes(32)),) * (MAX_PROOF_HASHES + 1)},
         {"checkpoint": b""},
-    ]:
-        args = {"index": good.index, "proof": good.proof, "checkpoint": good.checkpoint}
-        args.update(kwargs)
-        with pytest.raises(InputError):
-            ProofBundle(**args)  # type: ignore[arg-type]
+        {"extra": "text"},
+    ],
+)
+def test_invalid_bundles_refused(change: dict[str, Any]) -> None:
+    good = make_bundle(1, 3)
+    args: dict[str, Any] = {"index": good.index, "proof": good.proof, "checkpoint": good.checkpoint}
+    args.update(change)
+    with pytest.raises(InputError):
+        ProofBundle(**args)
 
 
 def test_checkpoint_kept_verbatim_even_if_odd() -> None:

@@ -296,7 +296,7 @@ def _tree_and_splits(draw: st.DrawFn) -> tuple[list[Hash], list[int]]:
     return _leaves(size, seed), sorted(set(cuts))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_tree_and_splits())
 def test_batched_append_matches_one_at_a_time(tree: tuple[list[Hash], list[int]]) -> None:
     leaves, cuts = tree
@@ -339,7 +339,7 @@ def _tree(draw: st.DrawFn) -> list[Hash]:
     return _leaves(size, seed)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_tree(), st.data())
 def test_proofs_verify_and_tampering_fails(leaves: list[Hash], data: st.DataObject) -> None:
     size = len(leaves)

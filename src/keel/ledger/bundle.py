@@ -89,6 +89,7 @@ class ProofBundle:
         number = 0
 
         def next_line() -> bytes:
+            """The next newline-terminated line, without its newline."""
             nonlocal pos, number
             number += 1
             end = data.find(b"\n", pos)
@@ -142,9 +143,8 @@ class ProofBundle:
 
 
 def verify_bundle(bundle: ProofBundle, entry: bytes, verifier: Verifier) -> Checkpoint:
-    """Check that ``entry`` is in the log at ``bundle.index``: open the checkpoint with the log's
-    key, then verify the RFC 6962 inclusion proof against its root; returns the checkpoint.
-    Raises :class:`~keel.errors.VerificationError` (or InputError for a malformed checkpoint)."""
+    """Prove ``entry`` is leaf ``bundle.index`` (tlog-proof): open the checkpoint with the log key,
+    verify the RFC 6962 inclusion proof to its root, return it; VerificationError otherwise."""
     cp = open_checkpoint(bundle.checkpoint, verifier)
     verify_inclusion(leaf_hash(entry), bundle.index, cp.size, bundle.proof, cp.root)
     return cp

@@ -109,9 +109,8 @@ def sign_checkpoint(cp: Checkpoint, signer: Signer) -> bytes:
 
 
 def open_checkpoint(signed: bytes, verifier: Verifier) -> Checkpoint:
-    """Verify the log's signature on ``signed`` and parse its text (c2sp.org/tlog-checkpoint);
-    :class:`VerificationError` on a bad signature or an origin other than the key's name,
-    :class:`InputError` if validly signed text is not a checkpoint. Other signatures are ignored."""
+    """Verify the log's signature, then parse the text (tlog-checkpoint): VerificationError on a bad
+    signature or an origin other than the key's name, InputError if the text is no checkpoint."""
     note = open_note(signed, [verifier])
     cp = Checkpoint.parse(note.text)
     if cp.origin != verifier.name:

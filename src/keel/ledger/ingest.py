@@ -64,7 +64,8 @@ class FieldMap:
             part, sep, column = pair.partition("=")
             if not sep or part not in names or not column:
                 raise InputError(
-                    f"--field {pair!r}: expected PART=COLUMN with PART one of {', '.join(sorted(names))}"
+                    f"--field {pair!r}: expected PART=COLUMN, "
+                    f"PART one of {', '.join(sorted(names))}"
                 )
             mapping[part] = column
         return cls(**mapping)
@@ -127,7 +128,9 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
             except orjson.JSONDecodeError as exc:
                 raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
             if not isinstance(row, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+                raise InputError(
+                    f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}"
+                )
             yield lineno, len(line), row
 
 
@@ -180,11 +183,20 @@ class RowBuilder:
     to be strings and safe integers, so orjson's sorted output is RFC 8785 (see canonical()).
     """
 
-    def __init__(self, fields_: FieldMap, defaults: Defaults) -> None:
+    def __init__(
+        self,
+        fields_: FieldMap,
+        defaults: Defaults,
+        resolve: Callable[[list[str]], dict[str, str]] | None = None,
+    ) -> None:
         self.f = fields_
         self.d = defaults
+        self._resolve = resolve
+        self._aliases: dict[str, str] = {}
         if defaults.origin is not None and defaults.origin not in ORIGINS:
-            raise InputError(f"--origin must be one of {', '.join(ORIGINS)}, got {defaults.origin!r}")
+            raise InputError(
+                f"--origin must be one of {', '.join(ORIGINS)}, got {defaults.origin!r}"
+            )
         self._producer = (
             orjson.Fragment(canonical(defaults.producer.to_json()))
             if defaults.producer is not None
@@ -204,7 +216,9 @@ class RowBuilder:
                 text = row.get(f.text)
                 if not isinstance(text, str):
                     raise InputError(
-                        f"no {f.text!r} text field" if text is None else f"{f.text!r} is not a string"
+                        f"no {f.text!r} text field"
+                        if text is None
+                        else f"{f.text!r} is not a string"
                     )
                 data = text.encode()
                 ptype = "text"
@@ -221,7 +235,7 @@ class RowBuilder:
             producer = self._producer_of(row)
             if producer is not None:
                 entry["producer"] = producer
-            parents = _parents(row.get(f.parents))
+            parents = self._parents_of(row)
             if parents:
                 entry["parents"] = parents
             generation = row.get(f.generation, self.d.generation)
@@ -231,12 +245,16 @@ class RowBuilder:
             if tags is not None:
                 entry["tags"] = tags
             alias = None
+            raw = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
             if f.id is not None:
                 if f.id not in row:
                     raise InputError(f"no {f.id!r} field (the external id)")
                 alias = str(row[f.id])
+                if alias in self._aliases:
+                    raise InputError(f"external id {alias!r} appears twice in this file")
+                self._aliases[alias] = hashlib.sha256(raw).hexdigest()
             return Pending(
-                orjson.dumps(entry, option=orjson.OPT_SORT_KEYS),
+                raw,
                 digest,
                 data,
                 tuple(parents),
@@ -245,6 +263,20 @@ class RowBuilder:
             )
         except (KeelError, TypeError) as exc:
             raise InputError(f"{where}: {exc}") from exc
+
+    def _parents_of(self, row: Mapping[str, object]) -> list[str]:
+        """Parent ids, with external ids (from --field id) replaced by the keel ids they name."""
+        parents = _parents(row.get(self.f.parents))
+        names = [p for p in parents if not is_hex_digest(p) and p not in self._aliases]
+        if names and self._resolve is not None:
+            self._aliases.update(self._resolve(names))
+        unknown = [p for p in parents if not is_hex_digest(p) and p not in self._aliases]
+        if unknown:
+            raise InputError(
+                f"parent {unknown[0]!r} is neither a keel id nor an external id ingested "
+                "with --field id=COLUMN"
+            )
+        return [p if is_hex_digest(p) else self._aliases[p] for p in parents]
 
     def _origin(self, row: Mapping[str, object]) -> str:
         origin = row.get(self.f.origin, self.d.origin)
@@ -264,7 +296,9 @@ class RowBuilder:
             allowed = {"model", "version", "params", "prompt_sha256"}
             extra = set(value) - allowed
             if extra:
-                raise InputError(f"producer has unknown fields {sorted(extra)}; allowed: {sorted(allowed)}")
+                raise InputError(
+                    f"producer has unknown fields {sorted(extra)}; allowed: {sorted(allowed)}"
+                )
             return orjson.Fragment(canonical(cast(JSON, value)))
         raise InputError(f"{self.f.producer!r} must be a model name or an object with a 'model'")
 
@@ -326,7 +360,7 @@ def ingest(
     kept (for files of millions of rows).
     """
     kind = detect_format(path, fmt)
-    builder = RowBuilder(fields_ or FieldMap(), defaults or Defaults())
+    builder = RowBuilder(fields_ or FieldMap(), defaults or Defaults(), ledger.resolve_aliases)
     report = IngestReport(str(path))
     consumed = 0
 
@@ -357,4 +391,12 @@ def ingest(
     return report
 
 
-__all__ = ["Defaults", "FieldMap", "IngestReport", "RowBuilder", "detect_format", "ingest", "read_rows"]
+__all__ = [
+    "Defaults",
+    "FieldMap",
+    "IngestReport",
+    "RowBuilder",
+    "detect_format",
+    "ingest",
+    "read_rows",
+]

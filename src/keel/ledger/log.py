@@ -172,7 +172,7 @@ class Ledger:
         return parse_verifier(vkey)
 
     def init_key(self, origin: str | None = None) -> str:
-        """Create the ledger's Ed25519 checkpoint key; write the signer key file; return the vkey."""
+        """Create the ledger's Ed25519 checkpoint key and its key file; return the verifier key."""
         if self.store.get_meta("verifier_key") is not None:
             raise InputError(
                 f"this ledger already has a key ({self.store.get_meta('verifier_key')}); "
@@ -200,10 +200,9 @@ class Ledger:
             )
         skey = self.key_path.read_text().strip()
         signer = parse_signer(skey)
-        if signer.name != self.origin or self.store.get_meta("verifier_key") != verifier_key(skey):
-            raise VerificationError(
-                f"the key in {self.key_path} is not this ledger's key ({self.store.get_meta('verifier_key')})"
-            )
+        vkey = self.store.get_meta("verifier_key")
+        if signer.name != self.origin or vkey != verifier_key(skey):
+            raise VerificationError(f"the key in {self.key_path} is not this ledger's key ({vkey})")
         return signer
 
     # -- appending -------------------------------------------------------------------------
@@ -328,10 +327,7 @@ class Ledger:
     def _resolve_refs(self, refs: set[str], batch: dict[int, tuple[bytes, int]]) -> dict[str, int]:
         out: dict[str, int] = {}
         by_key: dict[int, str] = {}
-        aliases = [r for r in refs if not is_hex_digest(r)]
         for r in refs:
-            if not is_hex_digest(r):
-                continue
             digest = bytes.fromhex(r)
             k = key_of(digest)
             hit = batch.get(k)
@@ -342,9 +338,11 @@ class Ledger:
         for k, row in self.store.entries_by_key(list(by_key)).items():
             if hashlib.sha256(row.entry).hexdigest() == by_key[k]:
                 out[by_key[k]] = row.idx
-        if aliases:
-            out.update(self.store.aliases(aliases))
         return out
+
+    def resolve_aliases(self, names: Sequence[str]) -> dict[str, str]:
+        """The entry ids of the entries with these external ids (those that exist)."""
+        return {n: self.at(i).id for n, i in self.store.aliases(list(names)).items()}
 
     def _write_aliases(self, new_items: list[tuple[int, Pending]]) -> None:
         rows = [(p.alias, idx) for idx, p in new_items if p.alias is not None]
@@ -364,7 +362,7 @@ class Ledger:
     def read(self, nodes: Sequence[Node]) -> Sequence[Hash]:
         """The `HashReader` of the stored tree, for the proof functions of `keel.ledger.merkle`."""
         return [
-            Hash(h) for h in self.store.read_hashes([stored_hash_index(l, n) for l, n in nodes])
+            Hash(h) for h in self.store.read_hashes([stored_hash_index(lv, n) for lv, n in nodes])
         ]
 
     def root(self, size: int | None = None) -> Hash:
@@ -583,7 +581,7 @@ class _TreeState:
                 "run `keel ledger verify` to find the damage"
             )
         nodes = frontier(size)
-        front = [Hash(h) for h in store.read_hashes([stored_hash_index(l, n) for l, n in nodes])]
+        front = [Hash(h) for h in store.read_hashes([stored_hash_index(lv, n) for lv, n in nodes])]
         return cls(size, count, front)
 
     def extend(self, store: Store, leaves: list[Hash]) -> None:

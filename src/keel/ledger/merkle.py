@@ -17,7 +17,7 @@ sizes-are-equal-zero-but-roots-are-not.json,
 sizes-match-but-proof-is-not-empty-and-sizes-are-zero.json) wants an error and still gets one
 under this policy: each has a non-empty proof, a root1 other than EMPTY_ROOT, or a root that is
 not 32 bytes (size1-is-zero-and-size2-is-not-zero.json is rejected only by that length rule).
-So no vector file's expectation differs and none is skipped.
+So this policy changes no vector file's expectation and skips none.
 
 Policy: hash lengths. The Go reference requires 32-byte leaf hashes; keel goes further and
 requires every hash handed to a verifier (leaf, proof element, root) to be exactly 32 bytes,

@@ -141,7 +141,8 @@ class Verifier:
         return f"{self.name}+{self.key_id:08x}+{_b64encode(bytes([ALG_ED25519]) + self.public_key)}"
 
     def verify(self, msg: bytes, sig: bytes) -> bool:
-        """Whether ``sig`` is a valid 64-byte Ed25519 signature of ``msg`` by this key (RFC 8032)."""
+        """Whether ``sig`` is a valid 64-byte Ed25519 signature of ``msg`` by this key (RFC 8032
+        via signed-note, "Ed25519 signatures")."""
         if len(sig) != _ED25519_SIG_SIZE:
             return False
         try:
@@ -204,45 +205,44 @@ def generate_key(name: str) -> tuple[str, str]:
     return skey, vkey
 
 
-def _split_key(text: str, what: str) -> tuple[str, int, bytes]:
+def _split_key(text: str, what: str, *, secret: bool) -> tuple[str, int, bytes]:
     """Split ``<name>+<hex8>+<base64>`` into name, key ID and Ed25519 key bytes (without the type
-    byte). Messages name the part that is wrong but never repeat key material."""
+    byte). Messages say which part is wrong; for a secret key they repeat nothing from it."""
     parts = text.split("+", 2)
     if len(parts) != 3:
         raise InputError(f"{what}: expected <name>+<8 hex digit key id>+<base64 key>")
     name, hex8, b64 = parts
+    # In a garbled signer key the "name" may be a piece of the secret: never echo it.
+    label = what if secret else f"{what} {name!r}"
     if not is_valid_name(name):
         raise InputError(
-            f"{what}: key name {name!r} is invalid: it must be non-empty, "
+            f"{label}: the key name is invalid: it must be non-empty, "
             "with no spaces, '+' or control characters"
         )
     kid = _parse_key_id(hex8)
     if kid is None:
-        raise InputError(f"{what} {name}: the key id must be 8 lowercase hex digits")
+        raise InputError(f"{label}: the key id must be 8 lowercase hex digits")
     try:
         raw = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
-        raise InputError(f"{what} {name}: the key data is not padded base64") from None
+        raise InputError(f"{label}: the key data is not padded base64") from None
     if not raw:
-        raise InputError(f"{what} {name}: the key data is empty")
+        raise InputError(f"{label}: the key data is empty")
     if raw[0] != ALG_ED25519:
-        raise InputError(
-            f"{what} {name}: unknown key algorithm byte 0x{raw[0]:02x} (only 0x01, Ed25519)"
-        )
+        raise InputError(f"{label}: unknown key algorithm byte 0x{raw[0]:02x} (only 0x01, Ed25519)")
     if len(raw) != 1 + _ED25519_KEY_SIZE:
         raise InputError(
-            f"{what} {name}: an Ed25519 key is 32 bytes after the algorithm byte, "
-            f"got {len(raw) - 1}"
+            f"{label}: an Ed25519 key is 32 bytes after the algorithm byte, got {len(raw) - 1}"
         )
     if _b64encode(raw) != b64:
-        raise InputError(f"{what} {name}: the key data is not canonical base64")
+        raise InputError(f"{label}: the key data is not canonical base64")
     return name, kid, raw[1:]
 
 
 def parse_verifier(vkey: str) -> Verifier:
     """Parse a verifier key string ``<name>+<hex8 id>+base64(0x01 || pubkey)``; :class:`InputError`
     on a bad name, id, encoding, algorithm byte, length, or an id that does not match the key."""
-    name, kid, public = _split_key(vkey.strip(), "verifier key")
+    name, kid, public = _split_key(vkey.strip(), "verifier key", secret=False)
     return Verifier(name, kid, public)
 
 
@@ -253,7 +253,7 @@ def parse_signer(skey: str) -> Signer:
     prefix = "PRIVATE+KEY+"
     if not skey.startswith(prefix):
         raise InputError("signer key: expected PRIVATE+KEY+<name>+<key id>+<base64 key>")
-    name, kid, seed = _split_key(skey[len(prefix) :], "signer key")
+    name, kid, seed = _split_key(skey[len(prefix) :], "signer key", secret=True)
     return Signer(name, kid, seed)
 
 
@@ -295,9 +295,8 @@ def _check_chars(text: str, what: str) -> None:
 
 
 def sign_note(text: str, *signers: Signer) -> bytes:
-    """Sign ``text`` with each signer: ``text``, a blank line, then one signature line per signer
-    in order, byte for byte as Go's ``note.Sign``. :class:`InputError` if the result could not be
-    opened (no final newline, control characters, no signer, over the size limits)."""
+    """Sign ``text`` byte for byte as Go's ``note.Sign`` (signed-note, "Format"); InputError for
+    text that could not be opened: no final newline, control characters, over the size limits."""
     if not text.endswith("\n"):
         raise InputError("note text must end with a newline")
     _check_chars(text, "note text")
@@ -317,9 +316,8 @@ def sign_note(text: str, *signers: Signer) -> bytes:
 
 
 def open_note(msg: bytes, verifiers: Sequence[Verifier]) -> Note:
-    """Parse signed note ``msg`` and verify it with Go's ``note.Open`` rules (signed-note,
-    "Signatures"): :class:`VerificationError` if it is malformed, a known key's signature is invalid,
-    or no known key signed it. Unknown keys are ignored; repeats of a key's signature are skipped."""
+    """Verify ``msg`` by Go's ``note.Open`` rules (signed-note, "Signatures"): VerificationError if
+    malformed, a known key's signature is bad, or no known key signed; unknown keys are ignored."""
     if len(msg) > MAX_NOTE_SIZE:
         raise VerificationError(f"malformed note: larger than {MAX_NOTE_SIZE} bytes")
     try:

@@ -20,9 +20,9 @@ from keel.ledger.checkpoint import Checkpoint, open_checkpoint
 from keel.ledger.merkle import (
     EMPTY_ROOT,
     Hash,
+    Node,
     append_hashes,
     consistency_proof,
-    Node,
     leaf_hash,
     node_hash,
     stored_hash_count,
@@ -215,7 +215,7 @@ def _finish(
 
 def _reader(store: Store) -> Callable[[Sequence[Node]], list[Hash]]:
     def read(nodes: Sequence[Node]) -> list[Hash]:
-        return [Hash(h) for h in store.read_hashes([stored_hash_index(l, n) for l, n in nodes])]
+        return [Hash(h) for h in store.read_hashes([stored_hash_index(lv, n) for lv, n in nodes])]
 
     return read
 

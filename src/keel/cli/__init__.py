@@ -1,0 +1,70 @@
+"""The `keel` command: parses arguments, calls the library, prints tables or JSON."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from keel import __version__
+from keel.cli import _common, ingest, ledger
+from keel.errors import KeelError
+
+app = typer.Typer(
+    name="keel",
+    help="Keep AI-trains-AI loops anchored to verified human data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(ledger.app, name="ledger")
+app.command("ingest")(ingest.ingest_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"keel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        Path,
+        typer.Option("--db", envvar="KEEL_DB", help="Ledger database file.", show_default=True),
+    ] = Path("keel.db"),
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            envvar="KEEL_KEY",
+            help="The ledger's signing key file [default: the database path with .key].",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = _common.Settings(db=db, key_file=key_file)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; user errors print one clean line and set the exit code."""
+    try:
+        app(args=argv, prog_name="keel")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except KeelError as exc:
+        _common.err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,566 @@
+"""`keel ledger ...`: keys, checkpoints, receipts, lookups, lineage, erasure, verification."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from keel.cli._common import emit_json, err, open_ledger, out, settings, write_bytes
+from keel.errors import InputError, NotFoundError, VerificationError
+from keel.ledger import (
+    Ledger,
+    Located,
+    ProofBundle,
+    parse_signer,
+    parse_verifier,
+    verify,
+    verify_bundle,
+)
+from keel.ledger.note import Verifier, verifier_key
+from keel.records import JSON, Record, Redaction, Run, Verdict, mix, payload_of, verdict
+from keel.records import Mix as MixEntry
+
+app = typer.Typer(help="The provenance ledger: keys, checkpoints, receipts, lineage, erasure.")
+key_app = typer.Typer(help="The ledger's Ed25519 checkpoint key.")
+app.add_typer(key_app, name="key")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
+
+
+# -- keys --------------------------------------------------------------------------------------
+@key_app.command("init")
+def key_init(
+    ctx: typer.Context,
+    origin: Annotated[
+        str | None,
+        typer.Option(help="The log's origin, e.g. example.com/team/ledger [default: random]."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create the ledger's signing key; print the verifier key to hand to auditors."""
+    with open_ledger(ctx, create=True) as led:
+        vkey = led.init_key(origin)
+        path = led.key_path
+    if as_json:
+        emit_json({"verifier_key": vkey, "key_file": str(path)})
+        return
+    out.print(vkey)
+    err.print(f"signing key written to {path} (keep it secret; it is not in the database)")
+
+
+@key_app.command("show")
+def key_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Print the ledger's verifier key."""
+    with open_ledger(ctx) as led:
+        vkey = led.verifier().vkey
+        origin = led.origin
+    if as_json:
+        emit_json({"verifier_key": vkey, "origin": origin})
+    else:
+        out.print(vkey)
+
+
+# -- checkpoints and receipts --------------------------------------------------------------
+@app.command("checkpoint")
+def checkpoint(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Sign a checkpoint (c2sp.org/tlog-checkpoint) of the log now and print it."""
+    with open_ledger(ctx) as led:
+        note = led.checkpoint()
+        cp = led.latest_checkpoint()
+    assert cp is not None
+    if as_json:
+        emit_json(
+            {"origin": cp.origin, "size": cp.size, "root": cp.root.hex(), "note": note.decode()}
+        )
+        if output is not None:
+            output.write_bytes(note)
+        return
+    write_bytes(note, output)
+
+
+@app.command("prove")
+def prove(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Entry id, unique id prefix, or external id.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the .tlog-proof here.")
+    ] = None,
+) -> None:
+    """Write a receipt (c2sp.org/tlog-proof@v1) proving an entry is in the signed log."""
+    with open_ledger(ctx) as led:
+        bundle = led.prove(ref)
+    write_bytes(bundle.format(), output)
+    if output is not None:
+        err.print(f"receipt for entry {bundle.index} written to {output}")
+
+
+@app.command("entry")
+def entry(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Entry id, unique id prefix, or external id.")],
+    raw: Annotated[bool, typer.Option("--raw", help="Print the exact logged bytes.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show an entry: its id, index and logged content."""
+    with open_ledger(ctx) as led:
+        loc = led.locate(ref)
+    if raw:
+        write_bytes(loc.raw, output)
+        return
+    if as_json:
+        emit_json({"id": loc.id, "index": loc.index, "entry": orjson.loads(loc.raw)})
+        return
+    out.print(f"[bold]{loc.entry.kind}[/] {loc.id}  (index {loc.index})")
+    out.print_json(loc.raw.decode())
+
+
+@app.command("payload")
+def payload(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Entry id/prefix/external id, or payload digest.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it here.")] = None,
+) -> None:
+    """Print the payload bytes an entry commits to (text, JSON or a mix's member list)."""
+    with open_ledger(ctx) as led:
+        digest = _payload_digest(led, ref)
+        data = led.payload(digest)
+    write_bytes(data, output)
+
+
+def _payload_digest(led: Ledger, ref: str) -> str:
+    try:
+        ref_ = payload_of(led.locate(ref).entry)
+    except NotFoundError:
+        return ref
+    if ref_ is None:
+        raise InputError(f"{ref} has no payload")
+    return ref_.sha256
+
+
+@app.command("verify-proof")
+def verify_proof(
+    bundle: Annotated[Path, typer.Argument(help="The .tlog-proof receipt.")],
+    entry_file: Annotated[
+        Path, typer.Argument(help="The entry's exact bytes (ledger entry --raw).")
+    ],
+    key: Annotated[str, typer.Option(help="Verifier key string, or a file holding it.")],
+    payload_file: Annotated[
+        Path | None, typer.Option("--payload", help="Also check these payload bytes.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a receipt offline, with no database: signature, inclusion, and optionally payload."""
+    verifier = _verifier(key)
+    proof = ProofBundle.parse(_read(bundle))
+    raw = _read(entry_file)
+    cp = verify_bundle(proof, raw, verifier)
+    result: dict[str, JSON] = {
+        "ok": True,
+        "origin": cp.origin,
+        "index": proof.index,
+        "tree_size": cp.size,
+        "root": cp.root.hex(),
+        "entry_id": hashlib.sha256(raw).hexdigest(),
+    }
+    if payload_file is not None:
+        from keel.records import parse_entry
+
+        ref = payload_of(parse_entry(raw))
+        data = _read(payload_file)
+        if ref is None:
+            raise InputError("this entry commits to no payload; drop --payload")
+        if hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise VerificationError(f"{payload_file} is not the payload this entry commits to")
+        result["payload"] = ref.sha256
+    if as_json:
+        emit_json(result)
+        return
+    out.print(
+        f"[green]OK[/] entry {proof.index} ({result['entry_id']}) is in {cp.origin} "
+        f"at tree size {cp.size}" + (", payload matches" if payload_file else "")
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror}") from exc
+
+
+def _verifier(key: str) -> Verifier:
+    path = Path(key)
+    text = path.read_text().strip() if "+" not in key and path.is_file() else key.strip()
+    if text.startswith("PRIVATE+KEY+"):
+        text = verifier_key(text)
+    return parse_verifier(text)
+
+
+# -- verification ------------------------------------------------------------------------------
+@app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    key: Annotated[
+        str | None,
+        typer.Option(help="Trusted verifier key (string or file) [default: from the key file]."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recheck everything: entries, tree, payloads, checkpoints; name the first failure."""
+    s = settings(ctx)
+    with open_ledger(ctx) as led:
+        verifier, source = _trusted_verifier(led, key)
+        size = led.size
+        with Progress(
+            TextColumn("verify"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("entries", total=size)
+            report = verify(led.store, verifier, progress=lambda n: bar.update(task, completed=n))
+    if as_json:
+        emit_json(
+            {
+                "ok": report.ok,
+                "db": str(s.db),
+                "size": report.size,
+                "root": report.root,
+                "payloads": report.payloads,
+                "redacted": report.redacted,
+                "checkpoints": report.checkpoints,
+                "key": verifier.name,
+                "key_source": source,
+                "problems": [
+                    {"where": p.where, "at": p.at, "message": p.message} for p in report.problems
+                ],
+            }
+        )
+    else:
+        if source == "database":
+            err.print(
+                "[yellow]warning:[/] the verifier key comes from the database itself; pass --key "
+                "with the key you trust for an independent check"
+            )
+        for p in report.problems:
+            out.print(f"[red]FAIL[/] {p.where} {p.at}: {p.message}")
+        status = "[green]OK[/]" if report.ok else "[red]TAMPERED[/]"
+        out.print(
+            f"{status} {report.size:,} entries, {report.payloads:,} payloads "
+            f"({len(report.redacted)} redacted), {report.checkpoints} checkpoints; "
+            f"root {report.root}"
+        )
+    if not report.ok:
+        first = report.first
+        assert first is not None
+        raise typer.Exit(VerificationError.exit_code)
+
+
+def _trusted_verifier(led: Ledger, key: str | None) -> tuple[Verifier, str]:
+    if key is not None:
+        return _verifier(key), "--key"
+    if led.key_path is not None and led.key_path.exists():
+        skey = led.key_path.read_text().strip()
+        parse_signer(skey)
+        return parse_verifier(verifier_key(skey)), "key file"
+    return led.verifier(), "database"
+
+
+# -- erasure -----------------------------------------------------------------------------------
+@app.command("redact")
+def redact(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Entry id/prefix/external id, or payload digest.")],
+    reason: Annotated[str, typer.Option(help="Why the bytes are erased (logged).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Erase a payload's bytes and log a redaction entry; proofs and checkpoints stay valid."""
+    with open_ledger(ctx) as led:
+        digest = _payload_digest(led, ref)
+        result = led.redact(digest, reason)
+    if as_json:
+        emit_json(
+            {"redaction": result.id, "index": result.index, "digest": digest, "new": result.new}
+        )
+        return
+    what = "redacted" if result.new else "already redacted"
+    out.print(f"payload {digest} {what}; redaction entry {result.id} (index {result.index})")
+
+
+# -- lookups -------------------------------------------------------------------------------
+def _row(loc: Located) -> dict[str, JSON]:
+    e = loc.entry
+    summary: dict[str, JSON] = {"id": loc.id, "index": loc.index, "kind": e.kind}
+    if isinstance(e, Record):
+        summary.update(
+            origin=e.origin,
+            payload=e.payload.sha256,
+            producer=e.producer.model if e.producer else None,
+            author=e.author,
+            generation=e.generation,
+            parents=list(e.parents),
+        )
+    elif isinstance(e, Verdict):
+        summary.update(
+            record=e.record, judge=e.judge, judge_kind=e.judge_kind, label=e.label, score=e.score
+        )
+    elif isinstance(e, MixEntry):
+        summary.update(members=e.count, payload=e.members.sha256, policy=dict(e.policy))
+    elif isinstance(e, Run):
+        summary.update(mix=e.mix, model=e.model)
+    elif isinstance(e, Redaction):
+        summary.update(digest=e.digest, reason=e.reason)
+    return summary
+
+
+def _describe(loc: Located) -> str:
+    """A one-line summary with ids and digests shortened to 12 hex digits."""
+
+    def short(v: JSON) -> JSON:
+        if isinstance(v, str) and len(v) == 64:
+            return v[:12]
+        if isinstance(v, list):
+            return "[" + " ".join(str(short(x)) for x in v) + "]"
+        return v
+
+    r = _row(loc)
+    skip = {"id", "index", "kind"}
+    return ", ".join(
+        f"{k}={short(v)}" for k, v in r.items() if k not in skip and v not in (None, [], {})
+    )
+
+
+def _table(rows: list[Located], title: str) -> None:
+    t = Table(title=title, show_lines=False)
+    for col in ("index", "kind", "id", "details"):
+        t.add_column(col, overflow="fold")
+    for loc in rows:
+        t.add_row(str(loc.index), loc.entry.kind, loc.id[:16], _describe(loc))
+    out.print(t)
+
+
+@app.command("find")
+def find(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None, typer.Argument(help="An id, id prefix, external id, or payload digest.")
+    ] = None,
+    text: Annotated[str | None, typer.Option(help="Exact payload text to look for.")] = None,
+    digest: Annotated[str | None, typer.Option(help="Payload SHA-256 (hex).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Look entries up by id, payload digest, or exact text."""
+    if sum(x is not None for x in (query, text, digest)) != 1:
+        raise InputError("give exactly one of QUERY, --text or --digest")
+    with open_ledger(ctx) as led:
+        if text is not None:
+            found = led.find_text(text)
+        elif digest is not None:
+            found = led.find_payload(digest.lower())
+        else:
+            assert query is not None
+            try:
+                found = [led.locate(query)]
+            except NotFoundError:
+                found = led.find_payload(query.lower()) if len(query) == 64 else []
+    if as_json:
+        emit_json([_row(f) for f in found])
+        return
+    if not found:
+        raise NotFoundError("nothing found")
+    _table(found, f"{len(found)} found")
+
+
+@app.command("lineage")
+def lineage(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Record id, id prefix, or external id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a record's ancestors (parents, their parents, ...) and the verdicts on each."""
+    with open_ledger(ctx) as led:
+        lin = led.lineage(ref)
+    if as_json:
+        emit_json(
+            {
+                "record": _row(lin.record),
+                "verdicts": [_row(v) for v in lin.verdicts],
+                "ancestors": [
+                    {**_row(a.located), "depth": a.depth, "verdicts": [_row(v) for v in a.verdicts]}
+                    for a in lin.ancestors
+                ],
+                "children": list(lin.children),
+            }
+        )
+        return
+    tree = Tree(f"[bold]{lin.record.id}[/] {_describe(lin.record)}")
+    for v in lin.verdicts:
+        tree.add(f"[magenta]verdict[/] {_describe(v)}")
+    nodes = {lin.record.id: tree}
+    for a in lin.ancestors:
+        child_ids = [k for k, _ in nodes.items()]
+        parent_node = next(
+            (nodes[c] for c in reversed(child_ids) if a.located.id in _parents_of(c, lin)),
+            tree,
+        )
+        node = parent_node.add(f"[cyan]parent[/] {a.located.id[:16]} {_describe(a.located)}")
+        for v in a.verdicts:
+            node.add(f"[magenta]verdict[/] {_describe(v)}")
+        nodes[a.located.id] = node
+    out.print(tree)
+    if lin.children:
+        out.print(
+            f"{len(lin.children)} child record(s): " + ", ".join(c[:16] for c in lin.children)
+        )
+
+
+def _parents_of(record_id: str, lin: object) -> tuple[str, ...]:
+    from keel.ledger import Lineage
+
+    assert isinstance(lin, Lineage)
+    for loc in (lin.record, *(a.located for a in lin.ancestors)):
+        if loc.id == record_id and isinstance(loc.entry, Record):
+            return loc.entry.parents
+    return ()
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option("-n", "--count", help="How many entries.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the most recent entries, newest first."""
+    with open_ledger(ctx) as led:
+        rows = led.recent(count)
+        size = led.size
+    if as_json:
+        emit_json([_row(r) for r in rows])
+        return
+    _table(rows, f"last {len(rows)} of {size:,} entries")
+
+
+@app.command("info")
+def info(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Summarise the ledger: size, root, origin, key, latest checkpoint."""
+    with open_ledger(ctx) as led:
+        size = led.size
+        root = led.root(size).hex()
+        latest = led.store.latest_checkpoint()
+        data: dict[str, JSON] = {
+            "db": str(settings(ctx).db),
+            "size": size,
+            "root": root,
+            "origin": led.origin,
+            "verifier_key": led.store.get_meta("verifier_key"),
+            "checkpoint_size": None if latest is None else latest[0],
+            "checkpoints": len(led.store.checkpoints()),
+        }
+    if as_json:
+        emit_json(data)
+        return
+    for k, v in data.items():
+        out.print(f"{k:16s} {v}")
+
+
+# -- adding verdicts, mixes, runs ----------------------------------------------------------
+@app.command("add-verdict")
+def add_verdict(
+    ctx: typer.Context,
+    record: Annotated[str, typer.Argument(help="The judged record (id, prefix or external id).")],
+    judge: Annotated[str, typer.Option(help="Judge id, e.g. gpt-4o-2024-08-06 or expert:ana.")],
+    judge_kind: Annotated[str, typer.Option(help="ai or expert.")] = "ai",
+    label: Annotated[str | None, typer.Option(help="Verdict label, e.g. accept/reject.")] = None,
+    score: Annotated[float | None, typer.Option(help="Numeric score.")] = None,
+    rubric: Annotated[str | None, typer.Option(help="Rubric id.")] = None,
+    rationale: Annotated[str | None, typer.Option(help="Rationale text (a payload).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Log a judge's or expert's verdict on a record."""
+    with open_ledger(ctx) as led:
+        target = led.locate(record)
+        v, data = verdict(
+            target.id,
+            judge,
+            judge_kind,  # type: ignore[arg-type]
+            label=label,
+            score=score,
+            rubric=rubric,
+            rationale=rationale,
+        )
+        res = led.append([(v, data)])[0]
+    _print_appended(res.id, res.index, res.new, "verdict", as_json)
+
+
+@app.command("add-mix")
+def add_mix(
+    ctx: typer.Context,
+    members: Annotated[Path, typer.Argument(help="File of member record ids, one per line.")],
+    policy: Annotated[str, typer.Option(help="The policy that chose them, as JSON.")] = "{}",
+    generation: Annotated[int | None, typer.Option(help="Generation this mix trains.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Log a training mix: its members (committed by digest) and its policy."""
+    try:
+        pol = orjson.loads(policy)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"--policy is not JSON: {exc}") from exc
+    ids = [line.strip() for line in _read(members).decode().splitlines() if line.strip()]
+    with open_ledger(ctx) as led:
+        resolved = [led.locate(i).id for i in ids]
+        m, data = mix(resolved, pol, generation=generation)
+        res = led.append([(m, data)])[0]
+    _print_appended(res.id, res.index, res.new, f"mix of {m.count} records", as_json)
+
+
+@app.command("add-run")
+def add_run(
+    ctx: typer.Context,
+    mix_ref: Annotated[str, typer.Argument(metavar="MIX", help="The mix the run trained on.")],
+    model: Annotated[str, typer.Option(help="Name of the model trained.")],
+    config: Annotated[str, typer.Option(help="Training configuration, as JSON.")] = "{}",
+    artifact: Annotated[
+        Path | None, typer.Option(help="The trained weights file (its SHA-256 is logged).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Log a training run tied to the exact mix it saw."""
+    try:
+        cfg = orjson.loads(config)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"--config is not JSON: {exc}") from exc
+    digest = None
+    if artifact is not None:
+        h = hashlib.sha256()
+        with artifact.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        digest = h.hexdigest()
+    with open_ledger(ctx) as led:
+        target = led.locate(mix_ref)
+        if not isinstance(target.entry, MixEntry):
+            raise InputError(f"{mix_ref} is a {target.entry.kind}, not a mix")
+        run = Run(mix=target.id, model=model, config=cfg, artifact_sha256=digest)  # type: ignore[arg-type]
+        res = led.append([(run, None)])[0]
+    _print_appended(res.id, res.index, res.new, "run", as_json)
+
+
+def _print_appended(eid: str, index: int, new: bool, what: str, as_json: bool) -> None:
+    if as_json:
+        emit_json({"id": eid, "index": index, "new": new})
+    else:
+        out.print(f"{what} {eid} (index {index})" + ("" if new else " was already logged"))
