@@ -1,0 +1,150 @@
+"""Ledger targets: ingest rate vs the SQLite floor, proof latency, full verify time, memory.
+
+    python benchmarks/bench_ledger.py --records 1000000
+
+Each phase runs in its own process so that peak memory (max RSS) is measured per phase.
+The floor inserts the very canonical entry rows keel logs into a plain SQLite table with one
+executemany in one transaction, with the same pragmas keel uses (WAL, synchronous=FULL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORDS = ["the", "model", "data", "human", "verified", "synthetic", "judge", "record", "corpus", "tail", "rare", "token", "loop", "anchor", "mix", "generation", "collapse", "diversity", "entropy", "sample", "prompt", "answer", "label", "expert", "review"]
+
+
+def make_corpus(path: Path, n: int, seed: int = 0) -> None:
+    """Write `n` JSONL records of about 200 bytes each."""
+    rng = random.Random(seed)
+    with path.open("w") as f:
+        for i in range(n):
+            text = " ".join(rng.choice(WORDS) for _ in range(22))
+            f.write(json.dumps({"text": f"{i} {text}"[:170], "author": "annotator-7"}) + "\n")
+
+
+def phase_floor(corpus: Path, work: Path) -> dict[str, float]:
+    from keel.ledger.ingest import Defaults, FieldMap, RowBuilder, read_rows
+
+    builder = RowBuilder(FieldMap(), Defaults(origin="human"))
+    rows = [(builder.build(r, "").entry,) for _, _, r in read_rows(corpus, "jsonl")]
+    db = sqlite3.connect(work / "floor.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (entry BLOB NOT NULL)")
+    t0 = time.perf_counter()
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO t(entry) VALUES (?)", rows)
+    db.execute("COMMIT")
+    dt = time.perf_counter() - t0
+    return {"seconds": dt, "rate": len(rows) / dt}
+
+
+def phase_ingest(corpus: Path, work: Path) -> dict[str, float]:
+    from keel.ledger import Defaults, Ledger, ingest
+
+    with Ledger.open(work / "keel.db", key_path=work / "keel.key") as led:
+        led.init_key("bench.example/ledger")
+        t0 = time.perf_counter()
+        report = ingest(led, corpus, defaults=Defaults(origin="human"), keep_ids=False)
+        dt = time.perf_counter() - t0
+        led.checkpoint()
+    return {"seconds": dt, "rate": report.appended / dt, "appended": report.appended}
+
+
+def phase_prove(work: Path, samples: int = 2000) -> dict[str, float]:
+    from keel.ledger import Ledger, verify_bundle
+
+    with Ledger.open(work / "keel.db", key_path=work / "keel.key") as led:
+        size = led.size
+        rng = random.Random(1)
+        ids = [led.at(rng.randrange(size)).id for _ in range(samples)]
+        times = []
+        for eid in ids:
+            t0 = time.perf_counter()
+            bundle = led.prove(eid)
+            data = bundle.format()
+            times.append(time.perf_counter() - t0)
+        assert data
+        verifier = led.verifier()
+        verify_bundle(bundle, led.locate(ids[-1]).raw, verifier)
+    times.sort()
+    return {
+        "median_ms": statistics.median(times) * 1e3,
+        "p99_ms": times[int(0.99 * len(times))] * 1e3,
+    }
+
+
+def phase_verify(work: Path) -> dict[str, float]:
+    from keel.ledger import Ledger, verify
+
+    with Ledger.open(work / "keel.db", key_path=work / "keel.key") as led:
+        t0 = time.perf_counter()
+        report = verify(led.store, led.verifier())
+        dt = time.perf_counter() - t0
+    assert report.ok, report.problems[:3]
+    return {"seconds": dt, "entries": report.size}
+
+
+def run_phase(name: str, corpus: Path, work: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--phase", name, "--corpus", str(corpus), "--work", str(work)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--phase")
+    ap.add_argument("--corpus", type=Path)
+    ap.add_argument("--work", type=Path)
+    args = ap.parse_args()
+    if args.phase:
+        fn = {"floor": phase_floor, "ingest": phase_ingest}.get(args.phase)
+        result = (
+            fn(args.corpus, args.work)
+            if fn
+            else {"prove": phase_prove, "verify": phase_verify}[args.phase](args.work)
+        )
+        result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        corpus = work / "corpus.jsonl"
+        make_corpus(corpus, args.records)
+        size_mb = corpus.stat().st_size / 1e6
+        print(
+            f"corpus: {args.records:,} records, {size_mb:.0f} MB ({size_mb * 1e6 / args.records:.0f} B/record)"
+        )
+        floor = run_phase("floor", corpus, work)
+        ing = run_phase("ingest", corpus, work)
+        print(f"floor  executemany: {floor['rate']:>10,.0f} rows/s  ({floor['seconds']:.1f} s)")
+        print(
+            f"keel   ingest:      {ing['rate']:>10,.0f} records/s ({ing['seconds']:.1f} s), "
+            f"{ing['rate'] / floor['rate']:.2f}x the floor, max RSS {ing['max_rss_mb']:.0f} MB"
+        )
+        pr = run_phase("prove", corpus, work)
+        print(f"prove:  median {pr['median_ms']:.3f} ms, p99 {pr['p99_ms']:.3f} ms")
+        ver = run_phase("verify", corpus, work)
+        print(
+            f"verify: {ver['seconds']:.1f} s for {ver['entries']:,} entries, max RSS {ver['max_rss_mb']:.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()
