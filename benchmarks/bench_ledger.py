@@ -21,7 +21,33 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = ["the", "model", "data", "human", "verified", "synthetic", "judge", "record", "corpus", "tail", "rare", "token", "loop", "anchor", "mix", "generation", "collapse", "diversity", "entropy", "sample", "prompt", "answer", "label", "expert", "review"]
+WORDS = [
+    "the",
+    "model",
+    "data",
+    "human",
+    "verified",
+    "synthetic",
+    "judge",
+    "record",
+    "corpus",
+    "tail",
+    "rare",
+    "token",
+    "loop",
+    "anchor",
+    "mix",
+    "generation",
+    "collapse",
+    "diversity",
+    "entropy",
+    "sample",
+    "prompt",
+    "answer",
+    "label",
+    "expert",
+    "review",
+]
 
 
 def make_corpus(path: Path, n: int, seed: int = 0) -> None:
