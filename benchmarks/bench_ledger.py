@@ -155,7 +155,8 @@ def main() -> None:
         make_corpus(corpus, args.records)
         size_mb = corpus.stat().st_size / 1e6
         print(
-            f"corpus: {args.records:,} records, {size_mb:.0f} MB ({size_mb * 1e6 / args.records:.0f} B/record)"
+            f"corpus: {args.records:,} records, {size_mb:.0f} MB "
+            f"({size_mb * 1e6 / args.records:.0f} B/record)"
         )
         floor = run_phase("floor", corpus, work)
         ing = run_phase("ingest", corpus, work)
@@ -168,7 +169,8 @@ def main() -> None:
         print(f"prove:  median {pr['median_ms']:.3f} ms, p99 {pr['p99_ms']:.3f} ms")
         ver = run_phase("verify", corpus, work)
         print(
-            f"verify: {ver['seconds']:.1f} s for {ver['entries']:,} entries, max RSS {ver['max_rss_mb']:.0f} MB"
+            f"verify: {ver['seconds']:.1f} s for {ver['entries']:,} entries, "
+            f"max RSS {ver['max_rss_mb']:.0f} MB"
         )
 
 

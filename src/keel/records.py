@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,9 +54,12 @@ def canonical(value: JSON) -> bytes:
     form) and object keys sort by UTF-16 code units (RFC 8785 §3.2.3).
     """
     prepared, needs_utf16_sort = _prepare(value)
-    if needs_utf16_sort:
-        return _encode_utf16_sorted(value).encode()
-    return orjson.dumps(prepared, option=orjson.OPT_SORT_KEYS)
+    try:
+        if needs_utf16_sort:
+            return _encode_utf16_sorted(value).encode()
+        return orjson.dumps(prepared, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, UnicodeEncodeError) as exc:
+        raise InputError(f"not valid JSON text (lone surrogate?): {exc}") from exc
 
 
 def _prepare(value: JSON) -> tuple[object, bool]:
@@ -134,6 +138,29 @@ def es6_number(x: float) -> str:
         mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
         body = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
     return sign + body
+
+
+def loads(data: bytes) -> JSON:
+    """Parse canonical JSON bytes; integers beyond ±(2**53 - 1) come back as the doubles they are.
+
+    RFC 8785 writes an integral double such as 1e17 as `100000000000000000`; reading it as a
+    Python int would make it unencodable again, so it is read as a float.
+    """
+    value = cast(JSON, orjson.loads(data))
+    return _big_ints_to_floats(value) if _LONG_DIGITS.search(data) else value
+
+
+_LONG_DIGITS = re.compile(rb"\d{16}")
+
+
+def _big_ints_to_floats(value: JSON) -> JSON:
+    if type(value) is int and not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+        return float(value)
+    if isinstance(value, list):
+        return [_big_ints_to_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _big_ints_to_floats(v) for k, v in value.items()}
+    return value
 
 
 def sha256_hex(data: bytes) -> str:
@@ -463,7 +490,7 @@ def _check_id(value: object, what: str) -> EntryId:
 def parse_entry(data: bytes) -> Entry:
     """Parse logged entry bytes back into a value; InputError if they are not a keel entry."""
     try:
-        obj = orjson.loads(data)
+        obj = loads(data)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"entry is not JSON: {exc}") from exc
     if not isinstance(obj, dict) or obj.get("v") != SCHEMA_VERSION:

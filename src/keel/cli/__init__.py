@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from keel import __version__
 from keel.cli import _common, ingest, ledger
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     except KeelError as exc:
-        _common.err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _common.err.print(Text.assemble(("error:", "bold red"), " ", str(exc)))
         return exc.exit_code
     except BrokenPipeError:
         return 0

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from keel.cli._common import emit_json, err, open_ledger, out
@@ -82,7 +83,9 @@ def ingest_command(
     elif param or producer_version or prompt_sha256:
         raise InputError("--param, --producer-version and --prompt-sha256 need --producer")
     defaults = Defaults(origin, prod, generation, author, _pairs(tag, "--tag"))
-    size = file.stat().st_size if file.is_file() else 0
+    if not file.is_file():
+        raise InputError(f"{file}: no such file")
+    size = file.stat().st_size
     with (
         open_ledger(ctx, create=True) as led,
         Progress(
@@ -120,6 +123,6 @@ def ingest_command(
         )
         return
     out.print(
-        f"{report.path}: {report.rows:,} rows, [green]{report.appended:,} appended[/], "
+        f"{escape(report.path)}: {report.rows:,} rows, [green]{report.appended:,} appended[/], "
         f"{report.existing:,} already in the ledger; ledger size {total:,}"
     )

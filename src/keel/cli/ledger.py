@@ -8,8 +8,10 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from keel.cli._common import emit_json, err, open_ledger, out, settings, write_bytes
@@ -52,7 +54,9 @@ def key_init(
         emit_json({"verifier_key": vkey, "key_file": str(path)})
         return
     out.print(vkey)
-    err.print(f"signing key written to {path} (keep it secret; it is not in the database)")
+    err.print(
+        f"signing key written to {escape(str(path))} (keep it secret; it is not in the database)"
+    )
 
 
 @key_app.command("show")
@@ -102,7 +106,7 @@ def prove(
         bundle = led.prove(ref)
     write_bytes(bundle.format(), output)
     if output is not None:
-        err.print(f"receipt for entry {bundle.index} written to {output}")
+        err.print(f"receipt for entry {bundle.index} written to {escape(str(output))}")
 
 
 @app.command("entry")
@@ -188,7 +192,7 @@ def verify_proof(
         emit_json(result)
         return
     out.print(
-        f"[green]OK[/] entry {proof.index} ({result['entry_id']}) is in {cp.origin} "
+        f"[green]OK[/] entry {proof.index} ({result['entry_id']}) is in {escape(cp.origin)} "
         f"at tree size {cp.size}" + (", payload matches" if payload_file else "")
     )
 
@@ -257,7 +261,7 @@ def verify_command(
                 "with the key you trust for an independent check"
             )
         for p in report.problems:
-            out.print(f"[red]FAIL[/] {p.where} {p.at}: {p.message}")
+            out.print(f"[red]FAIL[/] {p.where} {escape(p.at)}: {escape(p.message)}")
         status = "[green]OK[/]" if report.ok else "[red]TAMPERED[/]"
         out.print(
             f"{status} {report.size:,} entries, {report.payloads:,} payloads "
@@ -339,8 +343,10 @@ def _describe(loc: Located) -> str:
 
     r = _row(loc)
     skip = {"id", "index", "kind"}
-    return ", ".join(
-        f"{k}={short(v)}" for k, v in r.items() if k not in skip and v not in (None, [], {})
+    return escape(
+        ", ".join(
+            f"{k}={short(v)}" for k, v in r.items() if k not in skip and v not in (None, [], {})
+        )
     )
 
 
@@ -349,7 +355,7 @@ def _table(rows: list[Located], title: str) -> None:
     for col in ("index", "kind", "id", "details"):
         t.add_column(col, overflow="fold")
     for loc in rows:
-        t.add_row(str(loc.index), loc.entry.kind, loc.id[:16], _describe(loc))
+        t.add_row(str(loc.index), loc.entry.kind, loc.id[:16], Text.from_markup(_describe(loc)))
     out.print(t)
 
 
@@ -474,7 +480,7 @@ def info(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         emit_json(data)
         return
     for k, v in data.items():
-        out.print(f"{k:16s} {v}")
+        out.print(escape(f"{k:16s} {v}"))
 
 
 # -- adding verdicts, mixes, runs ----------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -39,6 +40,7 @@ _SUFFIXES: dict[str, Format] = {
     ".pq": "parquet",
 }
 _MAX_SAFE_INT = 2**53 - 1
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,23 +144,12 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
             for row in reader:
                 if None in row:
                     raise InputError(f"{path}:{reader.line_num}: more values than header columns")
-                clean = {k: _csv_value(k, v) for k, v in row.items() if v not in (None, "")}
+                clean = {k: v for k, v in row.items() if v not in (None, "")}
                 yield reader.line_num, 0, clean
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}:{reader.line_num + 1}: not UTF-8: {exc.reason}") from exc
         except csv.Error as exc:
             raise InputError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from exc
-
-
-def _csv_value(column: str, value: str | None) -> object:
-    """CSV cells are strings; JSON-looking cells of structured fields are parsed."""
-    assert value is not None
-    if value[:1] in "[{":
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
@@ -210,7 +201,7 @@ class RowBuilder:
             if f.json is not None:
                 if f.json not in row:
                     raise InputError(f"no {f.json!r} field (the JSON payload)")
-                data = canonical(cast(JSON, row[f.json]))
+                data = canonical(cast(JSON, _structured(row[f.json])))
                 ptype = "json"
             else:
                 text = row.get(f.text)
@@ -266,7 +257,7 @@ class RowBuilder:
 
     def _parents_of(self, row: Mapping[str, object]) -> list[str]:
         """Parent ids, with external ids (from --field id) replaced by the keel ids they name."""
-        parents = _parents(row.get(self.f.parents))
+        parents = _parents(_structured(row.get(self.f.parents)))
         names = [p for p in parents if not is_hex_digest(p) and p not in self._aliases]
         if names and self._resolve is not None:
             self._aliases.update(self._resolve(names))
@@ -287,29 +278,18 @@ class RowBuilder:
         return cast(str, origin)
 
     def _producer_of(self, row: Mapping[str, object]) -> object:
-        value = row.get(self.f.producer)
+        value = _structured(row.get(self.f.producer))
         if value is None:
             return self._producer
-        if isinstance(value, str):
-            return {"model": value}
-        if isinstance(value, dict) and isinstance(value.get("model"), str):
-            allowed = {"model", "version", "params", "prompt_sha256"}
-            extra = set(value) - allowed
-            if extra:
-                raise InputError(
-                    f"producer has unknown fields {sorted(extra)}; allowed: {sorted(allowed)}"
-                )
-            return orjson.Fragment(canonical(cast(JSON, value)))
-        raise InputError(f"{self.f.producer!r} must be a model name or an object with a 'model'")
+        producer = _producer(value, self.f.producer)
+        return orjson.Fragment(canonical(producer.to_json()))
 
     def _tags_of(self, row: Mapping[str, object]) -> object:
-        value = row.get(self.f.tags)
-        if value is None:
-            return orjson.Fragment(canonical(cast(JSON, self._tags))) if self._tags else None
-        if not isinstance(value, dict):
+        value = _structured(row.get(self.f.tags))
+        if value is not None and not isinstance(value, dict):
             raise InputError(f"{self.f.tags!r} must be a JSON object")
-        merged = {**self._tags, **value}
-        return orjson.Fragment(canonical(cast(JSON, merged)))
+        merged = {**self._tags, **(value or {})}
+        return orjson.Fragment(canonical(cast(JSON, merged))) if merged else None
 
 
 def _string(value: object, name: str) -> str:
@@ -318,8 +298,42 @@ def _string(value: object, name: str) -> str:
     return value
 
 
+def _structured(value: object) -> object:
+    """A part that may come as JSON text (CSV cells are strings): parse `[...]` / `{...}`."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc}") from exc
+    return value
+
+
+def _producer(value: object, name: str) -> Producer:
+    """A producer from a model name or an object {model, version, params, prompt_sha256}."""
+    if isinstance(value, str):
+        return Producer(value)
+    if not isinstance(value, dict) or not isinstance(value.get("model"), str):
+        raise InputError(f"{name!r} must be a model name or an object with a 'model'")
+    allowed = {"model", "version", "params", "prompt_sha256"}
+    extra = set(value) - allowed
+    if extra:
+        raise InputError(f"producer has unknown fields {sorted(extra)}; allowed: {sorted(allowed)}")
+    version, params, prompt = (
+        value.get("version"),
+        value.get("params") or {},
+        value.get("prompt_sha256"),
+    )
+    if version is not None and not isinstance(version, str):
+        raise InputError("producer version must be a string")
+    if not isinstance(params, dict):
+        raise InputError("producer params must be a JSON object")
+    if prompt is not None and not is_hex_digest(prompt):
+        raise InputError("producer prompt_sha256 must be 64 lower-case hex characters")
+    return Producer(value["model"], version, params, prompt)
+
+
 def _int(value: object, name: str) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value)
     if type(value) is not int or not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
         raise InputError(f"{name!r} must be an integer, got {value!r}")

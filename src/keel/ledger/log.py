@@ -239,7 +239,35 @@ class Ledger:
         store = self.store
         digests = [hashlib.sha256(p.entry).digest() for p in items]
         keys = [key_of(d) for d in digests]
-        existing = store.entries_by_key(keys)
+        # Optimistic: most entries are new, so insert first and look up only on a conflict.
+        results, rows, new_items, batch = self._classify(state, items, digests, keys, {})
+        if rows and not store.insert_entries(state.size, rows):
+            existing = store.entries_by_key(keys)
+            results, rows, new_items, batch = self._classify(state, items, digests, keys, existing)
+            if rows and not store.insert_entries(state.size, rows):
+                raise KeelError("the entries index changed under a write: run `keel ledger verify`")
+        if not rows:
+            return results
+        self._write_payloads(new_items)
+        self._write_refs(new_items, batch, allow_unknown_refs)
+        self._write_aliases(new_items)
+        state.extend(store, [leaf_hash(r[3]) for r in rows])
+        return results
+
+    @staticmethod
+    def _classify(
+        state: _TreeState,
+        items: list[Pending],
+        digests: list[bytes],
+        keys: list[int],
+        existing: dict[int, EntryRow],
+    ) -> tuple[
+        list[Appended],
+        list[tuple[int, int | None, str, bytes]],
+        list[tuple[int, Pending]],
+        dict[int, tuple[bytes, int]],
+    ]:
+        """Split a chunk into entries already stored, repeated within it, and new (with indexes)."""
         results: list[Appended] = []
         rows: list[tuple[int, int | None, str, bytes]] = []
         new_items: list[tuple[int, Pending]] = []
@@ -263,14 +291,7 @@ class Ledger:
             rows.append((key, pkey, item.kind, item.entry))
             new_items.append((idx, item))
             results.append(Appended(eid, idx, True))
-        if not rows:
-            return results
-        self._write_payloads(new_items)
-        self._write_refs(new_items, batch, allow_unknown_refs)
-        self._write_aliases(new_items)
-        store.insert_entries(state.size, rows)
-        state.extend(store, [leaf_hash(r[3]) for r in rows])
-        return results
+        return results, rows, new_items, batch
 
     def _write_payloads(self, new_items: list[tuple[int, Pending]]) -> None:
         rows: dict[int, tuple[int, bytes, bytes]] = {}
@@ -371,32 +392,32 @@ class Ledger:
 
     def locate(self, ref: str) -> Located:
         """The entry named by an id, a unique id prefix (8+ hex digits) or an external id."""
-        ref = ref.strip().lower() if is_hex_prefix(ref) else ref.strip()
-        if is_hex_digest(ref):
-            digest = bytes.fromhex(ref)
+        name = ref.strip()
+        hexed = name.lower()
+        if is_hex_digest(hexed):
+            digest = bytes.fromhex(hexed)
             row = self.store.entries_by_key([key_of(digest)]).get(key_of(digest))
             if row is not None and hashlib.sha256(row.entry).digest() == digest:
                 return _located(row)
-            raise NotFoundError(f"no entry with id {ref}")
-        if is_hex_prefix(ref) and len(ref) >= 8:
-            lo, hi = _key_range(ref)
+        elif is_hex_prefix(hexed) and len(hexed) >= 8:
+            lo, hi = _key_range(hexed)
             rows = [
                 r
                 for r in self.store.entries_in_key_range(lo, hi)
-                if hashlib.sha256(r.entry).hexdigest().startswith(ref)
+                if hashlib.sha256(r.entry).hexdigest().startswith(hexed)
             ]
             if len(rows) == 1:
                 return _located(rows[0])
             if len(rows) > 1:
                 raise InputError(
-                    f"id prefix {ref} is ambiguous ({len(rows)} entries): give more digits"
+                    f"id prefix {hexed} is ambiguous ({len(rows)} entries): give more digits"
                 )
-        aliased = self.store.aliases([ref])
-        if ref in aliased:
-            row2 = self.store.entry_at(aliased[ref])
+        aliased = self.store.aliases([name])
+        if name in aliased:
+            row2 = self.store.entry_at(aliased[name])
             if row2 is not None:
                 return _located(row2)
-        raise NotFoundError(f"no entry with id, id prefix or external id {ref!r}")
+        raise NotFoundError(f"no entry with id, id prefix or external id {name!r}")
 
     def at(self, index: int) -> Located:
         """The entry at leaf index `index`."""

@@ -8,6 +8,7 @@ append survives a crash and a failed one leaves nothing; concurrent writers queu
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,18 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
+def _set_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying: the switch takes a lock that the busy timeout does not cover."""
+    for attempt in range(200):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 199:
+                raise
+            time.sleep(0.01 + 0.001 * attempt)
+
+
 class SQLiteStore(Store):
     """A ledger in one SQLite database file."""
 
@@ -65,7 +78,7 @@ class SQLiteStore(Store):
             self._db = sqlite3.connect(
                 path, isolation_level=None, timeout=60.0, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _set_wal(self._db)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("PRAGMA cache_size=-131072")
@@ -133,11 +146,19 @@ class SQLiteStore(Store):
 
     def insert_entries(
         self, start: int, rows: Sequence[tuple[int, int | None, str, bytes]]
-    ) -> None:
+    ) -> bool:
+        self._db.execute("SAVEPOINT keel_entries")
+        before = self._db.total_changes
         self._db.executemany(
-            "INSERT INTO entries(idx, key, payload, kind, entry) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO entries(idx, key, payload, kind, entry) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(key) DO NOTHING",
             [(start + i, k, p, t, e) for i, (k, p, t, e) in enumerate(rows)],
         )
+        inserted = self._db.total_changes - before == len(rows)
+        if not inserted:
+            self._db.execute("ROLLBACK TO keel_entries")
+        self._db.execute("RELEASE keel_entries")
+        return inserted
 
     def entries_in_key_range(self, lo: int, hi: int) -> list[EntryRow]:
         cur = self._db.execute(

@@ -76,8 +76,11 @@ class Store(ABC):
     @abstractmethod
     def insert_entries(
         self, start: int, rows: Sequence[tuple[int, int | None, str, bytes]]
-    ) -> None:
-        """Append (key, payload key, kind, entry bytes) rows at leaf indexes start, start+1, ..."""
+    ) -> bool:
+        """Append (key, payload key, kind, entry bytes) rows at leaf indexes start, start+1, ...
+
+        All or nothing: if any key is already stored, insert none and return False.
+        """
 
     @abstractmethod
     def entries_by_key(self, keys: Sequence[int]) -> dict[int, EntryRow]:
