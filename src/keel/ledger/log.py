@@ -46,7 +46,7 @@ from keel.ledger.note import (
     verifier_key,
 )
 from keel.ledger.sqlite import SQLiteStore
-from keel.ledger.store import EntryRow, Store, key_of
+from keel.ledger.store import EntryRow, Store, hash_reader, key_of
 from keel.records import (
     Digest,
     Entry,
@@ -382,9 +382,7 @@ class Ledger:
 
     def read(self, nodes: Sequence[Node]) -> Sequence[Hash]:
         """The `HashReader` of the stored tree, for the proof functions of `keel.ledger.merkle`."""
-        return [
-            Hash(h) for h in self.store.read_hashes([stored_hash_index(lv, n) for lv, n in nodes])
-        ]
+        return hash_reader(self.store)(nodes)
 
     def root(self, size: int | None = None) -> Hash:
         """The tree hash at `size` (default: now)."""

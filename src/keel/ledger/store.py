@@ -12,8 +12,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from keel.ledger.merkle import Hash, HashReader, Node, stored_hash_index
+
 HASHES_PER_CHUNK = 256
 """Stored tree hashes are kept in blobs of this many consecutive hashes (8 KiB)."""
+
+
+def hash_reader(store: Store) -> HashReader:
+    """The `HashReader` over a store's tree, for the proof functions of `keel.ledger.merkle`."""
+
+    def read(nodes: Sequence[Node]) -> list[Hash]:
+        indexes = [stored_hash_index(level, n) for level, n in nodes]
+        return [Hash(h) for h in store.read_hashes(indexes)]
+
+    return read
 
 
 def key_of(digest: bytes) -> int:

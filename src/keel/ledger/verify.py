@@ -9,7 +9,7 @@ redacted, never as tampered.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,7 +18,6 @@ from keel.ledger.checkpoint import Checkpoint, open_checkpoint
 from keel.ledger.merkle import (
     EMPTY_ROOT,
     Hash,
-    Node,
     append_hashes,
     consistency_proof,
     leaf_hash,
@@ -28,7 +27,7 @@ from keel.ledger.merkle import (
     verify_consistency,
 )
 from keel.ledger.note import Verifier
-from keel.ledger.store import EntryRow, Store, key_of
+from keel.ledger.store import EntryRow, Store, hash_reader, key_of
 from keel.records import Redaction, canonical, loads, parse_entry, payload_of
 
 Where = Literal["entry", "payload", "tree", "checkpoint"]
@@ -200,19 +199,12 @@ def _finish(
                 problem("checkpoint", at, f"smaller than the checkpoint before it ({prev.size})")
             elif tree_ok and cp.size <= size:
                 try:
-                    proof = consistency_proof(prev.size, cp.size, _reader(store))
+                    proof = consistency_proof(prev.size, cp.size, hash_reader(store))
                     verify_consistency(prev.size, cp.size, proof, prev.root, cp.root)
                 except KeelError as exc:
                     problem("checkpoint", at, f"not consistent with checkpoint {prev.size}: {exc}")
         prev = cp
     return report
-
-
-def _reader(store: Store) -> Callable[[Sequence[Node]], list[Hash]]:
-    def read(nodes: Sequence[Node]) -> list[Hash]:
-        return [Hash(h) for h in store.read_hashes([stored_hash_index(lv, n) for lv, n in nodes])]
-
-    return read
 
 
 def _root(front: list[Hash]) -> Hash:
