@@ -429,7 +429,7 @@ def json_record(
 def verdict(
     record: str,
     judge: str,
-    judge_kind: JudgeKind,
+    judge_kind: str,
     *,
     label: str | None = None,
     score: float | None = None,
@@ -437,7 +437,8 @@ def verdict(
     rationale: str | None = None,
 ) -> tuple[Verdict, bytes | None]:
     """A verdict on `record` and its rationale bytes, if any."""
-    if judge_kind not in JUDGE_KINDS:
+    kind = next((k for k in JUDGE_KINDS if k == judge_kind), None)
+    if kind is None:
         raise InputError(f"judge kind must be one of {', '.join(JUDGE_KINDS)}, got {judge_kind!r}")
     if label is None and score is None:
         raise InputError("a verdict needs a label, a score, or both")
@@ -445,7 +446,7 @@ def verdict(
     v = Verdict(
         record=_check_id(record, "record"),
         judge=judge,
-        judge_kind=judge_kind,
+        judge_kind=kind,
         label=label,
         score=score,
         rubric=rubric,

@@ -26,7 +26,18 @@ from keel.ledger import (
     verify_bundle,
 )
 from keel.ledger.note import Verifier, verifier_key
-from keel.records import JSON, Record, Redaction, Run, Verdict, mix, payload_of, verdict
+from keel.records import (
+    JSON,
+    Digest,
+    Record,
+    Redaction,
+    Run,
+    Verdict,
+    mix,
+    parse_entry,
+    payload_of,
+    verdict,
+)
 from keel.records import Mix as MixEntry
 
 app = typer.Typer(help="The provenance ledger: keys, checkpoints, receipts, lineage, erasure.")
@@ -179,8 +190,6 @@ def verify_proof(
         "entry_id": hashlib.sha256(raw).hexdigest(),
     }
     if payload_file is not None:
-        from keel.records import parse_entry
-
         ref = payload_of(parse_entry(raw))
         data = _read(payload_file)
         if ref is None:
@@ -269,8 +278,6 @@ def verify_command(
             f"root {report.root}"
         )
     if not report.ok:
-        first = report.first
-        assert first is not None
         raise typer.Exit(VerificationError.exit_code)
 
 
@@ -413,35 +420,32 @@ def lineage(
             }
         )
         return
-    tree = Tree(f"[bold]{lin.record.id}[/] {_describe(lin.record)}")
+
+    def label(markup: str) -> Text:
+        return Text.from_markup(markup, overflow="fold")
+
+    tree = Tree(label(f"[bold]{lin.record.id}[/] {_describe(lin.record)}"))
     for v in lin.verdicts:
-        tree.add(f"[magenta]verdict[/] {_describe(v)}")
+        tree.add(label(f"[magenta]verdict[/] {_describe(v)}"))
+    parents = {
+        loc.id: loc.entry.parents
+        for loc in (lin.record, *(a.located for a in lin.ancestors))
+        if isinstance(loc.entry, Record)
+    }
     nodes = {lin.record.id: tree}
     for a in lin.ancestors:
-        child_ids = [k for k, _ in nodes.items()]
-        parent_node = next(
-            (nodes[c] for c in reversed(child_ids) if a.located.id in _parents_of(c, lin)),
-            tree,
-        )
-        node = parent_node.add(f"[cyan]parent[/] {a.located.id[:16]} {_describe(a.located)}")
+        # hang each ancestor under the nearest record already shown that names it as a parent
+        child = next((c for c in reversed(nodes) if a.located.id in parents.get(c, ())), None)
+        node = nodes[child] if child is not None else tree
+        node = node.add(label(f"[cyan]parent[/] {a.located.id[:16]} {_describe(a.located)}"))
         for v in a.verdicts:
-            node.add(f"[magenta]verdict[/] {_describe(v)}")
+            node.add(label(f"[magenta]verdict[/] {_describe(v)}"))
         nodes[a.located.id] = node
-    out.print(tree)
+    out.print(tree, soft_wrap=False)
     if lin.children:
         out.print(
             f"{len(lin.children)} child record(s): " + ", ".join(c[:16] for c in lin.children)
         )
-
-
-def _parents_of(record_id: str, lin: object) -> tuple[str, ...]:
-    from keel.ledger import Lineage
-
-    assert isinstance(lin, Lineage)
-    for loc in (lin.record, *(a.located for a in lin.ancestors)):
-        if loc.id == record_id and isinstance(loc.entry, Record):
-            return loc.entry.parents
-    return ()
 
 
 @app.command("log")
@@ -502,7 +506,7 @@ def add_verdict(
         v, data = verdict(
             target.id,
             judge,
-            judge_kind,  # type: ignore[arg-type]
+            judge_kind,
             label=label,
             score=score,
             rubric=rubric,
@@ -521,10 +525,7 @@ def add_mix(
     as_json: JsonFlag = False,
 ) -> None:
     """Log a training mix: its members (committed by digest) and its policy."""
-    try:
-        pol = orjson.loads(policy)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"--policy is not JSON: {exc}") from exc
+    pol = _json_object(policy, "--policy")
     ids = [line.strip() for line in _read(members).decode().splitlines() if line.strip()]
     with open_ledger(ctx) as led:
         resolved = [led.locate(i).id for i in ids]
@@ -545,10 +546,7 @@ def add_run(
     as_json: JsonFlag = False,
 ) -> None:
     """Log a training run tied to the exact mix it saw."""
-    try:
-        cfg = orjson.loads(config)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"--config is not JSON: {exc}") from exc
+    cfg = _json_object(config, "--config")
     digest = None
     if artifact is not None:
         h = hashlib.sha256()
@@ -560,9 +558,19 @@ def add_run(
         target = led.locate(mix_ref)
         if not isinstance(target.entry, MixEntry):
             raise InputError(f"{mix_ref} is a {target.entry.kind}, not a mix")
-        run = Run(mix=target.id, model=model, config=cfg, artifact_sha256=digest)  # type: ignore[arg-type]
+        run = Run(target.id, model, cfg, None if digest is None else Digest(digest))
         res = led.append([(run, None)])[0]
     _print_appended(res.id, res.index, res.new, "run", as_json)
+
+
+def _json_object(text: str, flag: str) -> dict[str, JSON]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{flag} is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InputError(f"{flag} must be a JSON object")
+    return value
 
 
 def _print_appended(eid: str, index: int, new: bool, what: str, as_json: bool) -> None:
