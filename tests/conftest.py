@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from keel.ledger import Appended, Ledger
+from keel.ledger.merkle import append_hashes, leaf_hash
+from keel.ledger.store import HASHES_PER_CHUNK, key_of
 from keel.records import Producer, text_record
 
 TEST_ORIGIN = "example.com/test"
@@ -46,3 +51,28 @@ def fill(led: Ledger, n: int, *, prefix: str = "record", start: int = 0) -> list
 def fill_ledger() -> Callable[..., list[Appended]]:
     """The `fill(led, n, *, prefix="record", start=0)` helper, as a fixture."""
     return fill
+
+
+def rewrite_entry_and_tree(db: Path, idx: int, new_entry: bytes) -> None:
+    """Forge an entry in the database (and its key) and recompute every stored tree hash to match.
+
+    Only the signed checkpoints can then tell: the attack a tamper-evident log must catch.
+    """
+    key = key_of(hashlib.sha256(new_entry).digest())
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE entries SET entry = ?, key = ? WHERE idx = ?", (new_entry, key, idx))
+        entries = [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
+        hashes, _ = append_hashes(0, [], [leaf_hash(e) for e in entries])
+        blob = b"".join(hashes)
+        step = HASHES_PER_CHUNK * 32
+        conn.execute("DELETE FROM hashes")
+        conn.executemany(
+            "INSERT INTO hashes(chunk, data) VALUES (?, ?)",
+            [(i // step, blob[i : i + step]) for i in range(0, len(blob), step)],
+        )
+
+
+@pytest.fixture
+def forge_entry() -> Callable[[Path, int, bytes], None]:
+    """`rewrite_entry_and_tree`, for tests that forge an entry behind the ledger's back."""
+    return rewrite_entry_and_tree

@@ -17,8 +17,6 @@ import pytest
 
 from keel.errors import InputError, KeelError, NotFoundError, VerificationError
 from keel.ledger import Ledger, open_checkpoint, prepare, verify, verify_bundle
-from keel.ledger.merkle import append_hashes, leaf_hash
-from keel.ledger.store import HASHES_PER_CHUNK
 from keel.records import (
     Producer,
     Record,
@@ -302,26 +300,13 @@ def test_checkpoint_needs_the_right_key(tmp_path: Path, ledger: Ledger) -> None:
         ledger.init_key("example.com/again")
 
 
-def _rewrite_entry_and_tree(db_path: Path, index: int, new_entry: bytes) -> None:
-    """Replace an entry's bytes and recompute every stored tree hash, consistently."""
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE entries SET entry = ? WHERE idx = ?", (new_entry, index))
-        entries = [bytes(r[0]) for r in db.execute("SELECT entry FROM entries ORDER BY idx")]
-        hashes, _ = append_hashes(0, [], [leaf_hash(e) for e in entries])
-        blob = b"".join(hashes)
-        step = HASHES_PER_CHUNK * 32
-        db.execute("DELETE FROM hashes")
-        db.executemany(
-            "INSERT INTO hashes(chunk, data) VALUES (?, ?)",
-            [(i // step, blob[i : i + step]) for i in range(0, len(blob), step)],
-        )
-
-
-def test_checkpoint_refuses_a_rewritten_tree(ledger: Ledger, fill_ledger: Fill) -> None:
+def test_checkpoint_refuses_a_rewritten_tree(
+    ledger: Ledger, fill_ledger: Fill, forge_entry: Callable[[Path, int, bytes], None]
+) -> None:
     fill_ledger(ledger, 9)
     ledger.checkpoint()
     forged, _ = text_record("forged", "human")
-    _rewrite_entry_and_tree(ledger.store.path, 4, entry_bytes(forged))  # type: ignore[attr-defined]
+    forge_entry(ledger.store.path, 4, entry_bytes(forged))  # type: ignore[attr-defined]
     with pytest.raises(VerificationError, match="refusing to sign"):
         ledger.checkpoint()
     fill_ledger(ledger, 2, start=9)  # appending more does not launder it

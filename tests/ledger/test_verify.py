@@ -16,9 +16,9 @@ import pytest
 from keel.errors import InputError, RedactedError
 from keel.ledger import Ledger, open_checkpoint, verify, verify_bundle
 from keel.ledger.checkpoint import Checkpoint, sign_checkpoint
-from keel.ledger.merkle import append_hashes, leaf_hash, stored_hash_index
+from keel.ledger.merkle import stored_hash_index
 from keel.ledger.note import generate_key, parse_signer
-from keel.ledger.store import HASHES_PER_CHUNK
+from keel.ledger.store import key_of
 from keel.records import Producer, Record, Run, entry_bytes, mix, text_record, verdict
 
 Fill = Callable[..., Any]
@@ -107,7 +107,7 @@ def test_changed_entry_byte_names_the_entry(built: Built, idx: int, how: str) ->
 
 def test_changed_payload_byte_names_the_payload(built: Built) -> None:
     digest = built.digests[3]
-    key = int.from_bytes(bytes.fromhex(digest)[:8], "big", signed=True)
+    key = key_of(bytes.fromhex(digest))
     (data,) = sql(built.db, "SELECT data FROM payloads WHERE key = ?", (key,))[0]
     changed = bytes([data[0] ^ 0x20]) + bytes(data[1:])
     sql(built.db, "UPDATE payloads SET data = ? WHERE key = ?", (changed, key))
@@ -134,7 +134,7 @@ def test_deleted_last_entry_is_caught(built: Built) -> None:
 
 def test_deleted_payload_is_reported_missing(built: Built) -> None:
     digest = built.digests[5]
-    key = int.from_bytes(bytes.fromhex(digest)[:8], "big", signed=True)
+    key = key_of(bytes.fromhex(digest))
     sql(built.db, "DELETE FROM payloads WHERE key = ?", (key,))
     report = check(built)
     assert (report.first.where, report.first.at) == ("payload", digest)
@@ -188,30 +188,16 @@ def test_checkpoint_for_a_smaller_size_after_a_larger_one(tmp_path: Path, built:
     assert "smaller" in report.first.message
 
 
-def _rewrite_entry_and_tree(db: Path, idx: int, new_entry: bytes) -> None:
-    """Replace an entry (and its key) and recompute every stored tree hash consistently."""
-    key = int.from_bytes(hashlib.sha256(new_entry).digest()[:8], "big", signed=True)
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("UPDATE entries SET entry = ?, key = ? WHERE idx = ?", (new_entry, key, idx))
-        entries = [bytes(r[0]) for r in conn.execute("SELECT entry FROM entries ORDER BY idx")]
-        hashes, _ = append_hashes(0, [], [leaf_hash(e) for e in entries])
-        blob = b"".join(hashes)
-        step = HASHES_PER_CHUNK * 32
-        conn.execute("DELETE FROM hashes")
-        conn.executemany(
-            "INSERT INTO hashes(chunk, data) VALUES (?, ?)",
-            [(i // step, blob[i : i + step]) for i in range(0, len(blob), step)],
-        )
-
-
 @pytest.mark.parametrize("idx", [4, 33])
-def test_consistent_rewrite_is_caught_by_the_signed_checkpoint(built: Built, idx: int) -> None:
+def test_consistent_rewrite_is_caught_by_the_signed_checkpoint(
+    built: Built, idx: int, forge_entry: Callable[[Path, int, bytes], None]
+) -> None:
     old = built.led.at(idx).entry
     assert isinstance(old, Record)
     # same payload, different provenance: only the author changes
     forged = Record(old.origin, old.payload, author="mallory", producer=old.producer,
                     generation=old.generation)  # fmt: skip
-    _rewrite_entry_and_tree(built.db, idx, entry_bytes(forged))
+    forge_entry(built.db, idx, entry_bytes(forged))
     report = check(built)
     assert {p.where for p in report.problems} == {"checkpoint"}
     first_covering = 0 if idx < 20 else 1
@@ -353,7 +339,7 @@ def test_shared_payload_redaction_covers_every_entry(ledger: Ledger) -> None:
 
 def test_payload_erased_without_redaction_entry(built: Built) -> None:
     digest = built.digests[7]
-    key = int.from_bytes(bytes.fromhex(digest)[:8], "big", signed=True)
+    key = key_of(bytes.fromhex(digest))
     sql(built.db, "UPDATE payloads SET data = NULL WHERE key = ?", (key,))
     report = check(built)
     assert (report.first.where, report.first.at) == ("payload", digest)
