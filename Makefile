@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-extras lint bench clean
 
 $(BIN)/keel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ lint: $(BIN)/keel
 
 test: lint
 	$(BIN)/pytest -q
+
+# The tests of the optional extras (torch 2.13.0's CPU build; sentence embeddings).
+test-extras: $(BIN)/keel
+	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev,embed]'
+	KEEL_REQUIRE_EXTRAS=1 $(BIN)/pytest -q -m extra
 
 bench: $(BIN)/keel
 	$(BIN)/python benchmarks/bench_ledger.py

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from keel import __version__
-from keel.cli import _common, ingest, ledger
+from keel.cli import _common, collapse, ingest, judge, ledger
 from keel.errors import KeelError
 
 app = typer.Typer(
@@ -21,7 +21,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(judge.app, name="judge")
 app.command("ingest")(ingest.ingest_command)
+app.command("watch")(collapse.watch_command)
+app.command("simulate")(collapse.simulate_command)
 
 
 def _version(value: bool) -> None:
@@ -42,7 +45,7 @@ def _root(
         typer.Option(
             "--key-file",
             envvar="KEEL_KEY",
-            help="The ledger's signing key file [default: the database path with .key].",
+            help="The ledger's signing key file (default: the database path with .key).",
         ),
     ] = None,
     version: Annotated[

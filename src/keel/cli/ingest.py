@@ -59,7 +59,8 @@ def ingest_command(
         ),
     ] = [],  # noqa: B006
     fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl, csv or parquet [default: from suffix].")
+        str | None,
+        typer.Option("--format", help="jsonl, csv or parquet (default: from the suffix)."),
     ] = None,
     allow_unknown_parents: Annotated[
         bool,

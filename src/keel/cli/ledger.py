@@ -53,7 +53,7 @@ def key_init(
     ctx: typer.Context,
     origin: Annotated[
         str | None,
-        typer.Option(help="The log's origin, e.g. example.com/team/ledger [default: random]."),
+        typer.Option(help="The log's origin, e.g. example.com/team/ledger (default: random)."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -227,7 +227,7 @@ def verify_command(
     ctx: typer.Context,
     key: Annotated[
         str | None,
-        typer.Option(help="Trusted verifier key (string or file) [default: from the key file]."),
+        typer.Option(help="Trusted verifier key, a string or a file (default: from the key file)."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

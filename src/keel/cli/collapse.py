@@ -1,0 +1,245 @@
+"""`keel watch` and `keel simulate`: the collapse watch and the recursive-training simulator."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Literal, cast
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from keel.cli._common import emit_json, err, open_ledger, out
+from keel.collapse import MetricsConfig, Simulation, embedder, simulate
+from keel.collapse.report import write_simulation_report, write_watch_report
+from keel.collapse.simulate import LOOPS, MODELS, Loop, Model, Refit
+from keel.collapse.watch import Generation, Thresholds, read_generations, read_texts, watch
+from keel.errors import InputError, RedactedError
+from keel.records import Record
+from keel.text import load_fortunes
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
+HtmlPath = Annotated[
+    Path | None, typer.Option("--html", help="Write an HTML report with a plot per metric.")
+]
+
+
+def _reference(ref: str) -> list[str]:
+    if ref == "fortunes":
+        return load_fortunes()
+    path = Path(ref)
+    if path.is_dir():
+        return [t for g in read_generations([path]) for t in g.texts]
+    return list(read_texts(path).texts)
+
+
+def _ledger_generations(ctx: typer.Context) -> list[Generation]:
+    """Records grouped by their `generation` field, with their origins (a full log scan)."""
+    texts: dict[int, list[str]] = {}
+    origins: dict[int, list[str | None]] = {}
+    with open_ledger(ctx) as led:
+        for loc in led.iter_located():
+            e = loc.entry
+            if isinstance(e, Record) and e.generation is not None and e.payload.type == "text":
+                try:
+                    data = led.payload(e.payload.sha256)
+                except RedactedError:
+                    continue
+                texts.setdefault(e.generation, []).append(data.decode())
+                origins.setdefault(e.generation, []).append(e.origin)
+    if not texts:
+        raise InputError("the ledger holds no text records with a generation number")
+    return [
+        Generation(f"generation {g}", tuple(texts[g]), tuple(origins[g])) for g in sorted(texts)
+    ]
+
+
+def watch_command(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Generation files (.txt, one text a line; .jsonl with text/origin) "
+            "or folders of them, in generation order."
+        ),
+    ] = None,
+    reference: Annotated[
+        str, typer.Option(help="The human reference: a file, a folder, or 'fortunes'.")
+    ] = "fortunes",
+    from_ledger: Annotated[
+        bool, typer.Option("--ledger", help="Read generations from the ledger (--db) instead.")
+    ] = False,
+    tail_ratio: Annotated[float, typer.Option(help="Early alarm below this tail ratio.")] = 0.8,
+    precision_ratio: Annotated[float, typer.Option(help="Precision 'holds' above this.")] = 0.8,
+    entropy_ratio: Annotated[
+        float, typer.Option(help="Late alarm below this entropy ratio.")
+    ] = 0.9,
+    distinct_ratio: Annotated[
+        float, typer.Option(help="Late alarm below this distinct-2 ratio.")
+    ] = 0.7,
+    tail_quantile: Annotated[
+        float, typer.Option(help="Tail: eligible types with count ≤ this quantile.")
+    ] = 0.5,
+    tail_min_count: Annotated[
+        float, typer.Option(help="Eligible: expected ≥ this often in a same-size human sample.")
+    ] = 3.0,
+    embedding: Annotated[
+        str, typer.Option(help="hashing (default) or minilm ([embed]).")
+    ] = "hashing",
+    seed: Annotated[int, typer.Option(help="Seed of the samples and the reference split.")] = 0,
+    fail_on: Annotated[
+        str | None, typer.Option(help="Exit 1 if any generation reaches early or late collapse.")
+    ] = None,
+    html: HtmlPath = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Measure each generation against the human reference and give a verdict per generation."""
+    if fail_on not in (None, "early", "late"):
+        raise InputError(f"--fail-on takes early or late, got {fail_on!r}")
+    if from_ledger == bool(paths):
+        raise InputError("give generation files or folders, or --ledger, not both or neither")
+    gens = _ledger_generations(ctx) if from_ledger else read_generations(paths or [])
+    report = watch(
+        gens,
+        _reference(reference),
+        thresholds=Thresholds(tail_ratio, precision_ratio, entropy_ratio, distinct_ratio),
+        config=MetricsConfig(tail_quantile=tail_quantile, tail_min_count=tail_min_count, seed=seed),
+        embedder=embedder(embedding),
+    )
+    if html is not None:
+        write_watch_report(report, html)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        t = Table(title=f"collapse watch ({report.anchor_texts} anchor texts)")
+        cols = ["generation", "texts", "alpha", "distinct-2", "H1 bits", "tail kept", "tail ratio",
+                "trend", "KL", "prec", "recall", "Vendi", "self-BLEU", "verdict"]  # fmt: skip
+        for c in cols:
+            t.add_column(c, overflow="fold")
+        for g in report.generations:
+            m = g.metrics
+            color = {"healthy": "green", "early-collapse": "yellow"}.get(g.verdict, "red")
+            t.add_row(
+                escape(g.name),
+                str(m.texts),
+                "" if g.alpha is None else f"{g.alpha:.2f}",
+                *(_num(v) for v in (m.distinct_2, m.entropy_1, m.tail_retention)),
+                _num(g.ratios["tail"]),
+                _num(g.tail_trend),
+                *(_num(v) for v in (m.kl_to_reference, m.precision, m.recall, m.vendi)),
+                _num(m.self_bleu),
+                f"[{color}]{g.verdict}[/]",
+            )
+        out.print(t)
+        for g in report.generations:
+            if g.reasons:
+                out.print(f"{escape(g.name)}: {escape('; '.join(g.reasons))}")
+    if html is not None:
+        err.print(f"report written to {escape(str(html))}")
+    if fail_on is not None and report.fails(cast(Literal["early", "late"], fail_on)):
+        raise typer.Exit(1)
+
+
+def _num(v: float) -> str:
+    return "-" if not math.isfinite(v) else f"{v:.3g}"
+
+
+def simulate_command(
+    model: Annotated[str, typer.Option(help=f"One of {', '.join(MODELS)}.")] = "gaussian",
+    loop: Annotated[str, typer.Option(help=f"One of {', '.join(LOOPS)}.")] = "replace",
+    generations: Annotated[int, typer.Option(help="Generations after the truth.")] = 20,
+    repetitions: Annotated[int, typer.Option(help="Independent runs (mean and spread).")] = 100,
+    samples: Annotated[int, typer.Option(help="M: training points per generation.")] = 100,
+    alpha: Annotated[float, typer.Option(help="Fresh human share (loop fresh).")] = 0.0,
+    alpha_decay: Annotated[float, typer.Option(help="a_n = a·decay^(n-2); < 1 sends a → 0.")] = 1.0,
+    refit: Annotated[str, typer.Option(help="Gaussian variance refit: mle or unbiased.")] = "mle",
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (bias if < 1).")] = 1.0,
+    keep: Annotated[float, typer.Option(help="Judge filter: share of typical samples kept.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    categories: Annotated[int, typer.Option(help="Categorical: number of categories.")] = 1000,
+    zipf: Annotated[float, typer.Option(help="Categorical: Zipf exponent.")] = 1.1,
+    components: Annotated[int, typer.Option(help="Mixture: number of components.")] = 3,
+    dim: Annotated[int, typer.Option(help="Regression: number of features d.")] = 10,
+    noise: Annotated[float, typer.Option(help="Regression: label noise s.")] = 1.0,
+    order: Annotated[int, typer.Option(help="n-gram: model order.")] = 3,
+    corpus: Annotated[
+        Path | None, typer.Option(help="n-gram: human texts file [default: fortunes].")
+    ] = None,
+    write_texts: Annotated[
+        Path | None, typer.Option(help="n-gram: write each generation's texts (run 0) here.")
+    ] = None,
+    html: HtmlPath = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Simulate recursive training: per-generation metrics over repetitions, vs closed forms."""
+    cfg = Simulation(
+        model=cast(Model, model),
+        loop=cast(Loop, loop),
+        generations=generations,
+        repetitions=repetitions,
+        samples=samples,
+        alpha=alpha,
+        alpha_decay=alpha_decay,
+        refit=cast(Refit, refit),
+        temperature=temperature,
+        keep=keep,
+        seed=seed,
+        categories=categories,
+        zipf_exponent=zipf,
+        components=components,
+        dim=dim,
+        noise=noise,
+        order=order,
+        corpus=None if corpus is None else read_texts(corpus).texts,
+    )
+    if write_texts is not None and cfg.model != "ngram":
+        raise InputError("--write-texts needs --model ngram")
+    with Progress(
+        TextColumn("simulate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("generations", total=cfg.generations)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = simulate(cfg, tick, keep_texts=write_texts is not None)
+    if write_texts is not None:
+        _write_generations(write_texts, result.texts)
+    if html is not None:
+        write_simulation_report(result, html)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        t = Table(title=f"{cfg.model} / {cfg.loop}: mean over {cfg.repetitions} runs (± s.e.)")
+        t.add_column("generation")
+        names = list(result.metrics)
+        for name in names:
+            t.add_column(name)
+            if name in result.theory:
+                t.add_column(f"{name} (theory)")
+        step = max(1, result.generations // 20)
+        for g in range(0, result.generations, step) if step > 1 else range(result.generations):
+            row = [str(g)]
+            for name in names:
+                row.append(f"{_num(result.mean(name)[g])} ± {_num(result.stderr(name)[g])}")
+                if name in result.theory:
+                    row.append(_num(result.theory[name][g]))
+            t.add_row(*row)
+        out.print(t)
+    if html is not None:
+        err.print(f"report written to {escape(str(html))}")
+
+
+def _write_generations(folder: Path, texts: tuple[tuple[str, ...], ...]) -> None:
+    """gen-0.txt (the human sample), gen-1.txt, ...: one text a line, ready for `keel watch`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    width = len(str(len(texts) - 1))
+    for g, gen in enumerate(texts):
+        (folder / f"gen-{g:0{width}d}.txt").write_text("".join(t + "\n" for t in gen))

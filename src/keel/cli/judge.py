@@ -1,0 +1,383 @@
+"""`keel judge ...`: audit judges against human labels; correct a judge with human anchors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from keel.cli._common import emit_json, err, out
+from keel.judges import (
+    Audit,
+    Columns,
+    Correction,
+    Estimate,
+    Layout,
+    PairColumns,
+    PairProfile,
+    audit,
+    audit_pairwise,
+    correction,
+    read_judge_table,
+    read_pairwise,
+    write_audit_report,
+    write_pairwise_report,
+)
+from keel.judges.report import fmt
+
+app = typer.Typer(help="Judge audit: evaluation personalities, and correction with human anchors.")
+
+PAIR_PANEL = "Pairwise columns (--layout pairwise)"
+Files = Annotated[list[Path], typer.Argument(help="CSV, JSONL or Parquet files (stacked).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
+Item = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--item", help="Item id column; repeat for a composite id (default: the row number)."
+    ),
+]
+Human = Annotated[str | None, typer.Option(help="Human label column (default: human).")]
+JudgeCols = Annotated[
+    list[str] | None,
+    typer.Option("--judge", help="Wide: a judge column, repeatable (default: every label column)."),
+]
+Threshold = Annotated[float | None, typer.Option(help="Scores >= this are accepts.")]
+HumanThreshold = Annotated[float | None, typer.Option(help="Human scores >= this are correct.")]
+Seed = Annotated[int, typer.Option(help="Seed of the bootstrap / anchor sample.")]
+JudgeColumn = Annotated[
+    str | None, typer.Option(help="Long and pairwise: the judge column (default: judge).")
+]
+VerdictColumn = Annotated[
+    str | None, typer.Option(help="Long: the verdict column (default: verdict).")
+]
+ScoreColumn = Annotated[str | None, typer.Option(help="Long: the score column (default: score).")]
+
+
+def _pair_option(role: str, what: str) -> object:
+    return typer.Option(help=f"{what} (default: {role}).", rich_help_panel=PAIR_PANEL)
+
+
+def _given(roles: dict[str, str | None]) -> dict[str, str]:
+    return {k: v for k, v in roles.items() if v is not None}
+
+
+def _columns(
+    item: list[str] | None,
+    judges: list[str] | None,
+    roles: dict[str, str | None],
+    threshold: float | None,
+    human_threshold: float | None,
+) -> Columns:
+    given = _given(roles)
+    return Columns(
+        item=tuple(item or ()),
+        judges=tuple(judges or ()),
+        threshold=threshold,
+        human_threshold=human_threshold,
+        explicit=frozenset(given),
+        **given,
+    )
+
+
+def _pair_columns(item: list[str] | None, roles: dict[str, str | None]) -> PairColumns:
+    if item and len(item) > 1:
+        raise typer.BadParameter("--layout pairwise takes one --item column")
+    given = _given({**roles, "item": item[0] if item else None})
+    return PairColumns(explicit=frozenset(given), **given)
+
+
+@app.command("audit")
+def audit_command(
+    files: Files,
+    layout: Annotated[
+        str, typer.Option(help="wide (a column per judge), long (a row per verdict), pairwise.")
+    ] = "wide",
+    item: Item = None,
+    human: Human = None,
+    judge: JudgeCols = None,
+    judge_column: JudgeColumn = None,
+    run: Annotated[
+        str | None, typer.Option(help="Long: the run/repeat column (default: run).")
+    ] = None,
+    verdict: VerdictColumn = None,
+    score: ScoreColumn = None,
+    human_score: Annotated[
+        str | None, typer.Option(help="Human ordinal scores (default: human_score).")
+    ] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Category column (default: category).")
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(help="The model that produced the item (default: subject)."),
+    ] = None,
+    first: Annotated[str | None, _pair_option("first", "Candidate in the first slot")] = None,
+    second: Annotated[str | None, _pair_option("second", "Candidate in the second slot")] = None,
+    decision: Annotated[
+        str | None, _pair_option("decision", "The judge's pick: first/second/tie or an id")
+    ] = None,
+    gold: Annotated[str | None, _pair_option("gold", "The human preference")] = None,
+    first_length: Annotated[
+        str | None, _pair_option("first_length", "Length of the first candidate")
+    ] = None,
+    second_length: Annotated[
+        str | None, _pair_option("second_length", "Length of the second candidate")
+    ] = None,
+    first_producer: Annotated[
+        str | None, _pair_option("first_producer", "Model that wrote the first candidate")
+    ] = None,
+    second_producer: Annotated[
+        str | None, _pair_option("second_producer", "Model that wrote the second candidate")
+    ] = None,
+    judge_model: Annotated[
+        str | None, _pair_option("judge_model", "The judge's own model; else its name")
+    ] = None,
+    threshold: Threshold = None,
+    human_threshold: HumanThreshold = None,
+    penalty_category: Annotated[
+        str | None, typer.Option(help="Report false rejections on this category.")
+    ] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples (0: none).")] = 1000,
+    seed: Seed = 0,
+    intervals: Annotated[
+        bool, typer.Option("--intervals", help="Show ± half the 95% interval under each value.")
+    ] = False,
+    html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Each judge's personality against the human labels, with 95% intervals."""
+    if layout == "pairwise":
+        pair_roles = {
+            "judge": judge_column,
+            "first": first,
+            "second": second,
+            "decision": decision,
+            "gold": gold,
+            "first_length": first_length,
+            "second_length": second_length,
+            "first_producer": first_producer,
+            "second_producer": second_producer,
+            "judge_model": judge_model,
+        }
+        rows = read_pairwise(files, _pair_columns(item, pair_roles))
+        profiles = audit_pairwise(rows, n_resamples=resamples, seed=seed)
+        source = ", ".join(map(str, files))
+        if html is not None:
+            write_pairwise_report(profiles, html, source=source)
+            err.print(f"report written to {escape(str(html))}")
+        if as_json:
+            emit_json({"source": source, "judges": [p.to_json() for p in profiles]})
+            return
+        _print_pairwise(source, profiles, intervals)
+        return
+    if layout not in ("wide", "long"):
+        raise typer.BadParameter(f"--layout {layout!r}: use wide, long or pairwise")
+    roles = {
+        "human": human,
+        "judge": judge_column,
+        "run": run,
+        "verdict": verdict,
+        "score": score,
+        "human_score": human_score,
+        "category": category,
+        "subject": subject,
+    }
+    cols = _columns(item, judge, roles, threshold, human_threshold)
+    lay: Layout = "wide" if layout == "wide" else "long"
+    table = read_judge_table(files, cols, layout=lay)
+    result = audit(table, penalty_category=penalty_category, n_resamples=resamples, seed=seed)
+    if html is not None:
+        write_audit_report(result, html)
+        err.print(f"report written to {escape(str(html))}")
+    if as_json:
+        emit_json(result.to_json())
+        return
+    _print_audit(result, intervals)
+
+
+# -- terminal tables -------------------------------------------------------------------------
+def _cell(e: Estimate | None, intervals: bool) -> str:
+    """The value, and with `intervals` ± half the interval's width on a second line."""
+    if e is None or math.isnan(e.value):
+        return "-"
+    if not intervals or math.isnan(e.lo):
+        return f"{e.value:.3f}"
+    return f"{e.value:.3f}\n±{(e.hi - e.lo) / 2:.3f}"
+
+
+def _table(title: str, judges: Sequence[str], columns: Sequence[str]) -> Table:
+    """A compact table whose judge column is never squeezed or wrapped."""
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("judge", no_wrap=True, min_width=max(map(len, judges), default=5))
+    for name in columns:
+        if name == "personality":
+            t.add_column(name, overflow="fold", ratio=1, min_width=10)
+        else:
+            t.add_column(name, justify="right", min_width=len(name))
+    return t
+
+
+def _print_audit(a: Audit, intervals: bool) -> None:
+    names = [p.judge for p in a.profiles]
+    how = "± half the 95% interval" if intervals else "--intervals for 95% intervals"
+    out.print(escape(f"Judge audit of {a.source}: {a.n_items} items ({how}; all in --json)"))
+    rates = _table("Rates", names, ("n", "accuracy", "confirm", "detect", "ratio", "leniency"))
+    for p in a.profiles:
+        f = p.figures
+        rates.add_row(
+            escape(p.judge), str(p.n),
+            *(_cell(f[k], intervals) for k in ("accuracy", "confirmation", "detection",
+                                                "bias_ratio", "leniency")),
+        )  # fmt: skip
+    out.print(rates)
+    missing = [(p.judge, p.missing_verdicts + p.missing_human) for p in a.profiles]
+    _print_missing("Left out as missing (verdict or human label)", missing)
+    ranked = any("kendall_tau" in p.figures for p in a.profiles)
+    columns = ("κ", "π", "AC1", "base rate", *(("τ models",) if ranked else ()), "personality")
+    agreement = _table("Agreement with the humans", names, columns)
+    for p in a.profiles:
+        keys = ("kappa", "scott_pi", "gwet_ac1", "prevalence", *(("kendall_tau",) * ranked))
+        agreement.add_row(
+            escape(p.judge),
+            *(_cell(p.figures.get(k), intervals) for k in keys),
+            escape(p.personality),
+        )
+    out.print(agreement)
+    panel = a.panel
+    out.print(
+        f"Krippendorff's alpha (judges + humans) {fmt(panel['alpha'])}; mean error correlation "
+        f"{fmt(panel['error_correlation'])}; effective independent judges "
+        f"{fmt(panel['effective_judges'])} of {len(a.profiles)}"
+    )
+    _print_pairs(a)
+    for p in a.profiles:
+        out.print(escape(p.summary))
+    for note in a.notes:
+        err.print(escape(note))
+
+
+def _print_pairs(a: Audit) -> None:
+    if not a.comparisons:
+        return
+    differ = sum(c.p_holm < 0.05 for c in a.comparisons)
+    line = (
+        f"Judge pairs: {differ} of {len(a.comparisons)} differ in accuracy "
+        f"(McNemar, Holm-adjusted p < 0.05)"
+    )
+    taus = [c for c in a.comparisons if not math.isnan(c.kendall_tau)]
+    if taus:
+        low = min(taus, key=lambda c: c.kendall_tau)
+        median = sorted(c.kendall_tau for c in taus)[len(taus) // 2]
+        line += (
+            f"; ranking of the subjects: median τ-b {median:.2f}, lowest {low.kendall_tau:.2f} "
+            f"({low.a} vs {low.b})"
+        )
+    out.print(escape(line))
+
+
+def _print_pairwise(source: str, profiles: Sequence[PairProfile], intervals: bool) -> None:
+    t = _table(
+        f"Pairwise judges of {source}",
+        [p.judge for p in profiles],
+        ("n", "accuracy", "same win", "1st wins", "longer", "self-pref"),
+    )
+    for p in profiles:
+        t.add_row(
+            escape(p.judge), str(p.n),
+            *(_cell(p.figures.get(k), intervals) for k in ("accuracy", "consistency",
+                                                            "first_wins", "longer_wins",
+                                                            "self_preference")),
+        )  # fmt: skip
+    out.print(t)
+    _print_missing("Left out without a decision", [(p.judge, p.missing) for p in profiles])
+    for p in profiles:
+        out.print(escape(p.summary))
+
+
+def _print_missing(what: str, counts: Sequence[tuple[str, int]]) -> None:
+    """One line naming the judges with verdicts left out as missing (n counts the rest)."""
+    some = [f"{judge} {k}" for judge, k in counts if k]
+    if some:
+        out.print(escape(f"{what}: " + ", ".join(some)))
+
+
+@app.command("correct")
+def correct_command(
+    files: Files,
+    layout: Annotated[str, typer.Option(help="wide or long.")] = "wide",
+    item: Item = None,
+    human: Human = None,
+    judge: JudgeCols = None,
+    judge_column: JudgeColumn = None,
+    verdict: VerdictColumn = None,
+    score: ScoreColumn = None,
+    threshold: Threshold = None,
+    human_threshold: HumanThreshold = None,
+    target_precision: Annotated[
+        float, typer.Option(help="Precision the kept data must reach (lower bound).")
+    ] = 0.9,
+    target_width: Annotated[
+        float, typer.Option(help="Half-width of the share's interval the anchor budget aims at.")
+    ] = 0.02,
+    anchor_sample: Annotated[
+        int | None,
+        typer.Option(help="Keep only this many random labelled items as anchors (a check)."),
+    ] = None,
+    seed: Seed = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Estimate the pool's true acceptable share from a judge and human anchors (labelled rows)."""
+    if layout not in ("wide", "long"):
+        raise typer.BadParameter(f"--layout {layout!r}: use wide or long")
+    roles = {"human": human, "judge": judge_column, "verdict": verdict, "score": score}
+    cols = _columns(item, judge, roles, threshold, human_threshold)
+    lay: Layout = "wide" if layout == "wide" else "long"
+    table = read_judge_table(files, cols, layout=lay)
+    result = correction(
+        table,
+        target_precision=target_precision,
+        target_width=target_width,
+        anchor_sample=anchor_sample,
+        seed=seed,
+    )
+    if as_json:
+        emit_json(result.to_json())
+        return
+    _print_correction(result)
+
+
+def _print_correction(c: Correction) -> None:
+    head = f"{c.n_anchors} anchors, {c.n_pool} pool items"
+    if c.hidden_truth is not None:
+        head += f"; hidden true share {c.hidden_truth:.3f}"
+    t = Table(title=f"Corrected acceptable share: {escape(head)}")
+    t.add_column("judge", no_wrap=True, min_width=max((len(j.judge) for j in c.judges), default=5))
+    for name in ("judge says", "PPI++", "Rogan-Gladen", "anchors for ±width"):
+        t.add_column(name, justify="right")
+    for j in c.judges:
+        rg = fmt(j.rogan_gladen.estimate) if j.rogan_gladen.refused is None else "refused"
+        budget = "-"
+        if j.budget is not None:
+            budget = "unreachable" if j.budget.anchors is None else str(j.budget.anchors)
+        t.add_row(escape(j.judge), f"{j.judge_share:.3f}", fmt(j.ppi.estimate), rg, budget)
+    out.print(t)
+    out.print(f"anchors alone: {fmt(c.anchor_share)}; Dawid-Skene (anchors clamped): "
+              f"{c.dawid_skene_share:.3f}")  # fmt: skip
+    if c.rule is None:
+        out.print(f"no rule reaches precision {c.target_precision:g} with confidence")
+    else:
+        r = c.rule
+        out.print(
+            f"keep rule for precision >= {c.target_precision:g}: {escape(r.describe())} "
+            f"(precision {r.precision:.3f}, lower bound {r.lower_bound:.3f}, "
+            f"keeps {r.kept_share:.1%})"
+        )
+    for j in c.judges:
+        if j.rogan_gladen.refused is not None:
+            err.print(f"{escape(j.judge)}: Rogan-Gladen refused: {escape(j.rogan_gladen.refused)}")

@@ -1,0 +1,134 @@
+"""`keel judge audit / correct` driven in-process: JSON, HTML, tables and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keel.cli import main
+from keel.cli._common import out
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judges"))
+import pairwise_example
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def wide(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    n = 300
+    human = rng.random(n) < 0.6
+    lenient = np.where(human, rng.random(n) < 0.97, rng.random(n) < 0.6)
+    strict = np.where(human, rng.random(n) < 0.6, rng.random(n) < 0.03)
+    lines = ["id,cat,human,lenient,strict"]
+    for i in range(n):
+        h = "" if i < 10 else ("yes" if human[i] else "no")
+        lines.append(f"q{i},{'ab'[i % 2]},{h},{lenient[i]},{'' if i == 11 else strict[i]}")
+    path = tmp_path / "verdicts.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_audit_json_and_html(
+    wide: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    html = tmp_path / "audit.html"
+    code, out, err = run(capsys, "judge", "audit", str(wide), "--item", "id", "--category", "cat",
+                         "--resamples", "100", "--html", str(html), "--json")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    judges = {j["judge"]: j for j in doc["judges"]}
+    assert judges["lenient"]["personality"].startswith("confirmer")
+    assert judges["strict"]["personality"].startswith("critic")
+    assert judges["strict"]["missing_verdicts"] == 1
+    assert judges["lenient"]["missing_human"] == 10
+    assert judges["lenient"]["n"] == 290
+    assert "<svg" in html.read_text(encoding="utf-8")
+
+
+def test_audit_table_by_default(wide: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "judge", "audit", str(wide), "--item", "id", "--resamples", "0")
+    assert code == 0
+    assert "lenient" in out and "effective independent judges" in out
+
+
+def test_correct_json(wide: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "judge", "correct", str(wide), "--item", "id", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["n_anchors"] == 290 and doc["n_pool"] == 10
+    assert {j["judge"] for j in doc["judges"]} == {"lenient", "strict"}
+
+
+def test_bad_input_is_one_clean_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("human,a\nyes,pass\nno,perhaps\n")
+    code, _, err = run(capsys, "judge", "audit", str(bad), "--judge", "a")
+    assert code == 2
+    assert "bad.csv column a row 2: perhaps is not a label" in err
+    assert "Traceback" not in err
+
+
+def test_audit_table_at_80_columns_keeps_every_judge_name_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["Mistral-7B-Instruct", "Llama3-70B", "GPT-4-turbo", "Contains"]
+    rng = np.random.default_rng(1)
+    lines = ["human," + ",".join(names)]
+    for _ in range(200):
+        h = rng.random() < 0.7
+        lines.append(f"{h}," + ",".join(str(h != (rng.random() < 0.2)) for _ in names))
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(out, "width", 80)
+    for flags in ((), ("--intervals",)):
+        code, text, err = run(capsys, "judge", "audit", str(path), "--resamples", "50", *flags)
+        assert code == 0, err
+        table_lines = [line for line in text.splitlines() if line.startswith("  ")]
+        assert all(len(line) <= 80 for line in table_lines)
+        assert "…" not in text
+        for name in names:
+            assert sum(line.startswith(f"  {name} ") for line in table_lines) == 2  # 2 tables
+
+
+@pytest.mark.parametrize("command", ["audit", "correct"])
+def test_help_reads_cleanly(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, text, _ = run(capsys, "judge", command, "--help")
+    assert code == 0
+    assert " ." not in text and "(default: human)" in text
+
+
+def test_pairwise_with_mapped_columns_json_table_and_html(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = pairwise_example.write(tmp_path / "pairs.csv")
+    flags = ["--item", "question", "--judge-column", "grader", "--judge-model", "grader_model",
+             "--first", "answer_1", "--second", "answer_2", "--decision", "choice", "--gold",
+             "human_choice", "--first-length", "words_1", "--second-length", "words_2",
+             "--first-producer", "model_1", "--second-producer", "model_2"]  # fmt: skip
+    base = ["judge", "audit", str(path), "--layout", "pairwise", "--resamples", "50", *flags]
+    html = tmp_path / "pairs.html"
+    code, text, err = run(capsys, *base, "--json", "--html", str(html))
+    assert code == 0, err
+    doc = json.loads(text)
+    judges = {j["judge"]: j for j in doc["judges"]}
+    assert set(judges["judge-g"]["figures"]) == {"accuracy", "consistency", "first_wins",
+                                                 "longer_wins", "self_preference"}  # fmt: skip
+    assert judges["judge-g"]["personality"] == "self-preferring"
+    assert judges["judge-l"]["missing"] == 1
+    page = html.read_text(encoding="utf-8")
+    assert "position consistency" in page and page.count("<svg") == 5
+    code, text, _ = run(capsys, *base)
+    assert code == 0 and "judge-g: self-preferring" in text and "same win" in text
+    code, _, err = run(capsys, "judge", "audit", str(path), "--layout", "pairwise")
+    assert code == 2 and "no column 'item'" in err
