@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from keel.cli import main
+from keel.cli import _common, main
 from keel.ledger import Ledger
 from keel.records import text_record
 from keel.text import load_fortunes
@@ -70,6 +70,24 @@ def test_watch_files_gate_and_html(
     assert "<svg" in (tmp_path / "w.html").read_text()
     code, _, _ = run(capsys, "watch", files[0], *ref, "--fail-on", "early")
     assert code == 0
+
+
+def test_tables_fit_80_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, gens: Path
+) -> None:
+    """At 80 columns no line is wider and no value is cut; the s.e. columns come back when wide."""
+    monkeypatch.setattr(_common.out, "width", 80)
+    sim = ["simulate", "--model", "categorical", "--generations", "3", "--categories", "50"]
+    watch = ["watch", str(gens / "gen-0.txt"), str(gens / "gen-1.txt"),
+             "--reference", str(gens / "ref.txt")]  # fmt: skip
+    for args in (sim, ["simulate", "--generations", "3"], watch):
+        code, out, _ = run(capsys, *args)
+        assert code == 0 and out.count("\n") > 8
+        assert max(len(line) for line in out.splitlines()) <= 80 and "…" not in out
+    assert "late-collapse" in out and "left out to fit 80 columns" in out
+    monkeypatch.setattr(_common.out, "width", 200)
+    code, out, _ = run(capsys, *sim)
+    assert "± s.e." in out and "left out" not in out
 
 
 def test_watch_reads_generations_from_the_ledger(

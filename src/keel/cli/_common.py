@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import sys
+import textwrap
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
 
 from keel.ledger import Ledger
 
@@ -49,3 +63,66 @@ def write_bytes(data: bytes, path: Path | None) -> None:
         sys.stdout.buffer.flush()
     else:
         path.write_bytes(data)
+
+
+class Update(Protocol):
+    """Moves a progress bar to `done` of `total` (None: unchanged) and its second count."""
+
+    def __call__(self, done: float, total: float | None = None, *, count: int = 0) -> None: ...
+
+
+@contextmanager
+def progress(
+    description: str, total: float | None, *, counter: str | None = None
+) -> Iterator[Update]:
+    """A transient progress bar on stderr, shown only on a terminal; yields its `Update`.
+
+    `counter` names a second count shown beside the bar (e.g. rows read while the bar counts
+    bytes); without it `count` is ignored.
+    """
+    columns: list[ProgressColumn] = [
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+    ]
+    if counter is not None:
+        columns += [TextColumn(f"{counter} {{task.fields[count]:,}}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(description, total=total, count=0)
+
+        def update(done: float, total: float | None = None, *, count: int = 0) -> None:
+            bar.update(task, completed=done, total=total, count=count)
+
+        yield update
+
+
+def fit_table(
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    optional: Sequence[Collection[int]] = (),
+) -> Table:
+    """A table whose cells never wrap, as wide as the terminal allows.
+
+    Headers wrap at spaces to their column's widest cell; the `optional` groups of columns
+    (indices) are left out, group by group, until the table fits, and a caption says which.
+    """
+    left_out: set[int] = set()
+    for group in [(), *optional]:
+        left_out |= set(group)
+        table = Table(title=title)
+        for i, head in enumerate(headers):
+            if i not in left_out:
+                cells = max((Text.from_markup(r[i]).cell_len for r in rows), default=1)
+                lines = textwrap.wrap(head, max(cells, 1), break_long_words=False) or [""]
+                table.add_column("\n".join(lines), no_wrap=True)
+        for r in rows:
+            table.add_row(*(c for i, c in enumerate(r) if i not in left_out))
+        if out.measure(table, options=out.options.update_width(1 << 16)).maximum <= out.width:
+            break
+    if left_out:
+        names = ", ".join(dict.fromkeys(headers[i] for i in sorted(left_out)))
+        note = f"left out to fit {out.width} columns: {names} (see --json)"
+        table.caption = Text(note, no_wrap=False, overflow="fold")
+    return table

@@ -8,19 +8,26 @@ from typing import Annotated, Literal, cast
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from keel.cli._common import emit_json, err, open_ledger, out
-from keel.collapse import MetricsConfig, Simulation, embedder, simulate
+from keel.cli._common import emit_json, err, fit_table, open_ledger, out, progress
+from keel.collapse import MetricsConfig, Simulation, SimulationResult, embedder, simulate
 from keel.collapse.report import write_simulation_report, write_watch_report
 from keel.collapse.simulate import LOOPS, MODELS, Loop, Model, Refit
-from keel.collapse.watch import Generation, Thresholds, read_generations, read_texts, watch
+from keel.collapse.watch import (
+    Generation,
+    Thresholds,
+    WatchReport,
+    read_generations,
+    read_texts,
+    watch,
+)
 from keel.errors import InputError, RedactedError
 from keel.records import Record
 from keel.text import load_fortunes
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
+DEFAULTS = Thresholds()
 HtmlPath = Annotated[
     Path | None, typer.Option("--html", help="Write an HTML report with a plot per metric.")
 ]
@@ -71,14 +78,24 @@ def watch_command(
     from_ledger: Annotated[
         bool, typer.Option("--ledger", help="Read generations from the ledger (--db) instead.")
     ] = False,
-    tail_ratio: Annotated[float, typer.Option(help="Early alarm below this tail ratio.")] = 0.8,
-    precision_ratio: Annotated[float, typer.Option(help="Precision 'holds' above this.")] = 0.8,
+    tail_ratio: Annotated[
+        float, typer.Option(help="Early alarm below this tail ratio when it falls significantly.")
+    ] = DEFAULTS.tail_ratio,
+    tail_floor: Annotated[
+        float, typer.Option(help="Early alarm below this tail ratio whatever the trend.")
+    ] = DEFAULTS.tail_floor,
+    trend_z: Annotated[
+        float, typer.Option(help="A fall is significant beyond this many standard errors.")
+    ] = DEFAULTS.trend_z,
+    precision_ratio: Annotated[
+        float, typer.Option(help="Precision 'holds' above this.")
+    ] = DEFAULTS.precision_ratio,
     entropy_ratio: Annotated[
         float, typer.Option(help="Late alarm below this entropy ratio.")
-    ] = 0.9,
+    ] = DEFAULTS.entropy_ratio,
     distinct_ratio: Annotated[
         float, typer.Option(help="Late alarm below this distinct-2 ratio.")
-    ] = 0.7,
+    ] = DEFAULTS.distinct_ratio,
     tail_quantile: Annotated[
         float, typer.Option(help="Tail: eligible types with count ≤ this quantile.")
     ] = 0.5,
@@ -104,7 +121,14 @@ def watch_command(
     report = watch(
         gens,
         _reference(reference),
-        thresholds=Thresholds(tail_ratio, precision_ratio, entropy_ratio, distinct_ratio),
+        thresholds=Thresholds(
+            tail_ratio=tail_ratio,
+            tail_floor=tail_floor,
+            trend_z=trend_z,
+            precision_ratio=precision_ratio,
+            entropy_ratio=entropy_ratio,
+            distinct_ratio=distinct_ratio,
+        ),
         config=MetricsConfig(tail_quantile=tail_quantile, tail_min_count=tail_min_count, seed=seed),
         embedder=embedder(embedding),
     )
@@ -113,26 +137,7 @@ def watch_command(
     if as_json:
         emit_json(report.to_json())
     else:
-        t = Table(title=f"collapse watch ({report.anchor_texts} anchor texts)")
-        cols = ["generation", "texts", "alpha", "distinct-2", "H1 bits", "tail kept", "tail ratio",
-                "trend", "KL", "prec", "recall", "Vendi", "self-BLEU", "verdict"]  # fmt: skip
-        for c in cols:
-            t.add_column(c, overflow="fold")
-        for g in report.generations:
-            m = g.metrics
-            color = {"healthy": "green", "early-collapse": "yellow"}.get(g.verdict, "red")
-            t.add_row(
-                escape(g.name),
-                str(m.texts),
-                "" if g.alpha is None else f"{g.alpha:.2f}",
-                *(_num(v) for v in (m.distinct_2, m.entropy_1, m.tail_retention)),
-                _num(g.ratios["tail"]),
-                _num(g.tail_trend),
-                *(_num(v) for v in (m.kl_to_reference, m.precision, m.recall, m.vendi)),
-                _num(m.self_bleu),
-                f"[{color}]{g.verdict}[/]",
-            )
-        out.print(t)
+        out.print(_watch_table(report))
         for g in report.generations:
             if g.reasons:
                 out.print(f"{escape(g.name)}: {escape('; '.join(g.reasons))}")
@@ -142,8 +147,46 @@ def watch_command(
         raise typer.Exit(1)
 
 
-def _num(v: float) -> str:
-    return "-" if not math.isfinite(v) else f"{v:.3g}"
+WATCH_COLUMNS = ("generation", "texts", "alpha", "distinct-2", "H1 bits", "tail kept",
+                 "tail ratio", "change", "z", "KL", "prec", "recall", "Vendi", "self-BLEU",
+                 "verdict")  # fmt: skip
+WATCH_OPTIONAL = ("texts", "self-BLEU", "Vendi", "recall", "KL", "distinct-2", "tail kept",
+                  "H1 bits", "prec")  # fmt: skip
+"""Columns left out, in this order, when the terminal is too narrow."""
+
+
+def _watch_table(report: WatchReport) -> Table:
+    rows = []
+    for g in report.generations:
+        m = g.metrics
+        color = {"healthy": "green", "early-collapse": "yellow"}.get(g.verdict, "red")
+        rows.append(
+            [
+                escape(g.name),
+                str(m.texts),
+                "" if g.alpha is None else f"{g.alpha:.2f}",
+                *(_num(v) for v in (m.distinct_2, m.entropy_1, m.tail_retention)),
+                _num(g.ratios["tail"]),
+                "-" if not math.isfinite(g.tail_change) else f"{g.tail_change:+.3f}",
+                _num(g.tail_z, 2, signed=True),
+                *(_num(v) for v in (m.kl_to_reference, m.precision, m.recall, m.vendi)),
+                _num(m.self_bleu),
+                f"[{color}]{g.verdict}[/]",
+            ]
+        )
+    optional = [{WATCH_COLUMNS.index(c)} for c in WATCH_OPTIONAL]
+    if all(g.alpha is None for g in report.generations):
+        optional.insert(0, {WATCH_COLUMNS.index("alpha")})
+    title = f"collapse watch ({report.anchor_texts} anchor texts)"
+    return fit_table(title, WATCH_COLUMNS, rows, optional=optional)
+
+
+def _num(v: float, digits: int = 4, *, signed: bool = False) -> str:
+    """`digits` significant digits, no exponent below 10^digits, '-' for NaN."""
+    if not math.isfinite(v):
+        return "-"
+    sign = "+" if signed else ""
+    return f"{v:{sign}.0f}" if abs(v) >= 10**digits else f"{v:{sign}.{digits}g}"
 
 
 def simulate_command(
@@ -196,20 +239,8 @@ def simulate_command(
     )
     if write_texts is not None and cfg.model != "ngram":
         raise InputError("--write-texts needs --model ngram")
-    with Progress(
-        TextColumn("simulate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task("generations", total=cfg.generations)
-
-        def tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = simulate(cfg, tick, keep_texts=write_texts is not None)
+    with progress("simulate", cfg.generations) as update:
+        result = simulate(cfg, lambda done, total: update(done), keep_texts=write_texts is not None)
     if write_texts is not None:
         _write_generations(write_texts, result.texts)
     if html is not None:
@@ -217,24 +248,33 @@ def simulate_command(
     if as_json:
         emit_json(result.to_json())
     else:
-        t = Table(title=f"{cfg.model} / {cfg.loop}: mean over {cfg.repetitions} runs (± s.e.)")
-        t.add_column("generation")
-        names = list(result.metrics)
-        for name in names:
-            t.add_column(name)
-            if name in result.theory:
-                t.add_column(f"{name} (theory)")
-        step = max(1, result.generations // 20)
-        for g in range(0, result.generations, step) if step > 1 else range(result.generations):
-            row = [str(g)]
-            for name in names:
-                row.append(f"{_num(result.mean(name)[g])} ± {_num(result.stderr(name)[g])}")
-                if name in result.theory:
-                    row.append(_num(result.theory[name][g]))
-            t.add_row(*row)
-        out.print(t)
+        out.print(_simulation_table(result))
     if html is not None:
         err.print(f"report written to {escape(str(html))}")
+
+
+def _simulation_table(result: SimulationResult) -> Table:
+    """Mean, standard error and closed form of every metric at up to ~20 generations."""
+    cfg = result.config
+    headers = ["gen"]
+    errors: set[int] = set()
+    for name in result.metrics:
+        headers.append(name.replace("_", " "))
+        errors.add(len(headers))
+        headers.append("± s.e.")
+        if name in result.theory:
+            headers.append("theory")
+    step = max(1, result.generations // 20)
+    rows = []
+    for g in range(0, result.generations, step):
+        row = [str(g)]
+        for name in result.metrics:
+            row += [_num(result.mean(name)[g]), _num(result.stderr(name)[g], 2)]
+            if name in result.theory:
+                row.append(_num(result.theory[name][g]))
+        rows.append(row)
+    title = f"{cfg.model} / {cfg.loop}: mean over {cfg.repetitions} runs, ± s.e."
+    return fit_table(title, headers, rows, optional=[errors])
 
 
 def _write_generations(folder: Path, texts: tuple[tuple[str, ...], ...]) -> None:

@@ -8,9 +8,8 @@ from typing import Annotated
 import orjson
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from keel.cli._common import emit_json, err, open_ledger, out
+from keel.cli._common import emit_json, open_ledger, out, progress
 from keel.errors import InputError
 from keel.ledger import Defaults, FieldMap, ingest
 from keel.records import JSON, Digest, Producer
@@ -89,18 +88,8 @@ def ingest_command(
     size = file.stat().st_size
     with (
         open_ledger(ctx, create=True) as led,
-        Progress(
-            TextColumn("ingest {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("rows {task.fields[rows]:,}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar,
+        progress(f"ingest {file.name}", size or None, counter="rows") as update,
     ):
-        task = bar.add_task(file.name, total=size or None, rows=0)
         report = ingest(
             led,
             file,
@@ -109,7 +98,7 @@ def ingest_command(
             fmt=fmt,
             allow_unknown_parents=allow_unknown_parents,
             keep_ids=as_json,
-            progress=lambda rows, done: bar.update(task, completed=done, rows=rows),
+            progress=lambda rows, done: update(done, count=rows),
         )
         total = led.size
     if as_json:

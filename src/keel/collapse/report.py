@@ -10,11 +10,12 @@ from keel.collapse.simulate import SimulationResult
 from keel.collapse.watch import WatchReport
 from keel.report import Section, Series, line_chart, paragraph, table, write_page
 
-WATCH_SKIP = frozenset({"texts", "reference_tail_mass"})
+WATCH_SKIP = frozenset({"texts", "tail_types", "reference_tail_mass"})
 
 
 def watch_sections(report: WatchReport) -> list[Section]:
     """A verdict table and one chart per metric (generation vs same-size human sample)."""
+    t = report.thresholds
     x = [float(i) for i in range(len(report.generations))]
     names = ", ".join(f"{i}: {g.name}" for i, g in enumerate(report.generations))
     rows = [
@@ -23,7 +24,8 @@ def watch_sections(report: WatchReport) -> list[Section]:
             "" if g.alpha is None else f"{g.alpha:.2f}",
             g.verdict,
             *(f"{v:.3f}" for v in g.ratios.values()),
-            f"{g.tail_trend:+.3f}",
+            f"{g.tail_change:+.3f}",
+            f"{g.tail_z:+.1f}",
             "; ".join(g.reasons),
         ]
         for g in report.generations
@@ -39,9 +41,13 @@ def watch_sections(report: WatchReport) -> list[Section]:
         [
             paragraph(
                 f"Each generation is compared with a human sample of the same size, both against "
-                f"an anchor of {report.anchor_texts} reference texts. Generations: {names}."
+                f"an anchor of {report.anchor_texts} reference texts. Generations: {names}. "
+                f"Early collapse: tail ratio < {t.tail_ratio} and falling by more than "
+                f"{t.trend_z} standard errors since the previous generation, or tail ratio < "
+                f"{t.tail_floor}; late collapse: entropy ratio < {t.entropy_ratio} or "
+                f"distinct-2 ratio < {t.distinct_ratio}."
             ),
-            table([*heads, "tail trend", "reasons"], rows),
+            table([*heads, "tail change", "change z", "reasons"], rows),
             line_chart(
                 [
                     Series(f"{k} ratio", x, [float(g.ratios[k]) for g in report.generations])

@@ -7,16 +7,18 @@ measured against the anchor, and the verdict reads the ratios generation / human
 
 - ``late-collapse``: diversity collapsed, unigram entropy ratio < `entropy_ratio` or distinct-2
   ratio < `distinct_ratio` (Shumailov et al. 2024, late stage: outputs homogenise);
-- ``early-collapse``: tail retention ratio < `tail_ratio` (the rare reference types that a
-  same-size human sample reliably contains vanish; `keel.collapse.metrics.tail_types`) while
-  k-NN precision holds (ratio ≥ `precision_ratio`) — the early stage, where samples still
-  look right but the tails are going; a tail loss with precision also falling is reported as
-  early-collapse with that reason;
+- ``early-collapse``: the tail is being lost (`keel.collapse.metrics.tail_types`: the rare
+  reference types that a same-size human sample reliably contains). Collapse is a process, not
+  a level: a fresh human share α keeps the tail at a stable level below 1, pure self-training
+  keeps lowering it. So the alarm is a tail ratio below `tail_ratio` that **fell significantly**
+  since the previous generation (by more than `trend_z` standard errors of the change; the
+  first generation is compared with a human sample, ratio 1), or a tail ratio below the hard
+  floor `tail_floor` whatever the trend. k-NN precision is reported with it: the early stage
+  is tail loss while precision holds (ratio ≥ `precision_ratio`);
 - ``healthy`` otherwise.
 
 Reported beside the verdict, not used by it: the singletons' retention ratio (sampling noise
-dominates it) and the tail trend, the change of the tail ratio since the previous generation
-(it keeps falling under pure self-training and levels off with fresh human data).
+dominates it). docs/collapse.md derives the defaults from the branching-process theory.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import orjson
 
 from keel.collapse.embed import Embedder
 from keel.collapse.metrics import CollapseMetrics, MetricsConfig, Reference, measure
-from keel.errors import InputError
+from keel.errors import ConfigError, InputError
 
 Verdict = Literal["healthy", "early-collapse", "late-collapse"]
 VERDICTS: tuple[Verdict, ...] = ("healthy", "early-collapse", "late-collapse")
@@ -41,12 +43,26 @@ HUMAN_ORIGINS = frozenset({"human", "expert"})
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Ratios (generation / same-size human sample) below which an alarm is raised."""
+    """Alarm levels on the ratios generation / same-size human sample (docs/collapse.md)."""
 
     tail_ratio: float = 0.8
+    """Early alarm when the tail ratio is below this and falling significantly."""
+    tail_floor: float = 0.5
+    """Early alarm when the tail ratio is below this, whatever the trend."""
+    trend_z: float = 2.58
+    """A fall is significant when the change is below -trend_z standard errors."""
     precision_ratio: float = 0.8
     entropy_ratio: float = 0.9
     distinct_ratio: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tail_floor <= self.tail_ratio:
+            raise ConfigError(
+                f"need 0 ≤ tail floor ≤ tail ratio, got floor {self.tail_floor} "
+                f"and ratio {self.tail_ratio}"
+            )
+        if self.trend_z < 0:
+            raise ConfigError(f"the trend z must be ≥ 0, got {self.trend_z}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +93,12 @@ class GenerationReport:
     ratios: dict[str, float]
     verdict: Verdict
     reasons: tuple[str, ...]
-    tail_trend: float
-    """Tail ratio minus the previous generation's (NaN for the first generation)."""
+    tail_se: float
+    """Standard error of the tail ratio (`tail_ratio_se`)."""
+    tail_change: float
+    """Tail ratio minus the previous generation's (the first: minus 1, a human sample's)."""
+    tail_z: float
+    """tail_change / its standard error; below -trend_z is a significant fall."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -87,7 +107,9 @@ class GenerationReport:
             "verdict": self.verdict,
             "reasons": list(self.reasons),
             "ratios": {k: _finite(v) for k, v in self.ratios.items()},
-            "tail_trend": _finite(self.tail_trend),
+            "tail_se": _finite(self.tail_se),
+            "tail_change": _finite(self.tail_change),
+            "tail_z": _finite(self.tail_z),
             "metrics": {k: _finite(v) for k, v in self.metrics.to_dict().items()},
             "baseline": {k: _finite(v) for k, v in self.baseline.to_dict().items()},
         }
@@ -115,6 +137,8 @@ class WatchReport:
         return {
             "thresholds": {
                 "tail_ratio": t.tail_ratio,
+                "tail_floor": t.tail_floor,
+                "trend_z": t.trend_z,
                 "precision_ratio": t.precision_ratio,
                 "entropy_ratio": t.entropy_ratio,
                 "distinct_ratio": t.distinct_ratio,
@@ -139,8 +163,22 @@ RATIOS = {
 }
 
 
-def verdict(ratios: dict[str, float], t: Thresholds) -> tuple[Verdict, tuple[str, ...]]:
-    """The verdict and its reasons from the generation / human ratios (NaN never alarms)."""
+def tail_ratio_se(kept: float, human: float, types: int) -> float:
+    """Standard error of the tail ratio r = kept / human, each a share of the same `types`.
+
+    Each share is binomial over the tail types, Var p = p(1 - p)/n, and the two samples are
+    independent, so by the delta method Var r = (p(1 - p)/n + r²·b(1 - b)/n) / b².
+    """
+    if types <= 0 or not human > 0:
+        return float("nan")
+    r = kept / human
+    return math.sqrt(kept * (1 - kept) / types + r * r * human * (1 - human) / types) / human
+
+
+def verdict(
+    ratios: dict[str, float], tail_z: float, t: Thresholds
+) -> tuple[Verdict, tuple[str, ...]]:
+    """The verdict and its reasons from the ratios and the tail change's z (NaN never alarms)."""
     late = [
         f"{name} ratio {ratios[name]:.2f} < {limit}"
         for name, limit in (("entropy", t.entropy_ratio), ("distinct_2", t.distinct_ratio))
@@ -148,12 +186,16 @@ def verdict(ratios: dict[str, float], t: Thresholds) -> tuple[Verdict, tuple[str
     ]
     if late:
         return "late-collapse", tuple(late)
-    if ratios["tail"] < t.tail_ratio:
-        why = f"tail ratio {ratios['tail']:.2f} < {t.tail_ratio}"
-        held = not ratios["precision"] < t.precision_ratio
-        extra = "precision holds" if held else f"precision ratio {ratios['precision']:.2f} also low"
-        return "early-collapse", (why, extra)
-    return "healthy", ()
+    tail = ratios["tail"]
+    if tail < t.tail_floor:
+        why = f"tail ratio {tail:.2f} < floor {t.tail_floor}"
+    elif tail < t.tail_ratio and tail_z < -t.trend_z:
+        why = f"tail ratio {tail:.2f} < {t.tail_ratio} and falling (z {tail_z:.1f} < -{t.trend_z})"
+    else:
+        return "healthy", ()
+    held = not ratios["precision"] < t.precision_ratio
+    extra = "precision holds" if held else f"precision ratio {ratios['precision']:.2f} also low"
+    return "early-collapse", (why, extra)
 
 
 def watch(
@@ -185,9 +227,19 @@ def watch(
         human = [holdout[i] for i in np.sort(rng.choice(len(holdout), size, replace=False))]
         m, b = measure(mine, anchor), measure(human, anchor)
         ratios = {k: _ratio(getattr(m, f), getattr(b, f)) for k, f in RATIOS.items()}
-        v, reasons = verdict(ratios, t)
-        trend = ratios["tail"] - reports[-1].ratios["tail"] if reports else float("nan")
-        reports.append(GenerationReport(gen.name, gen.alpha, m, b, ratios, v, reasons, trend))
+        se = tail_ratio_se(m.tail_retention, b.tail_retention, m.tail_types)
+        if reports:
+            before, se_before = reports[-1].ratios["tail"], reports[-1].tail_se
+        else:
+            before = 1.0
+            se_before = tail_ratio_se(b.tail_retention, b.tail_retention, b.tail_types)
+        change = ratios["tail"] - before
+        spread = math.hypot(se, se_before)
+        z = change / spread if spread > 0 else float("nan")
+        v, reasons = verdict(ratios, z, t)
+        reports.append(
+            GenerationReport(gen.name, gen.alpha, m, b, ratios, v, reasons, se, change, z)
+        )
     return WatchReport(tuple(reports), t, half, len(holdout))
 
 
