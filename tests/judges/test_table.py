@@ -113,5 +113,5 @@ def test_missing_columns_and_files(tmp_path: Path) -> None:
         read_judge_table([tmp_path / "nope.csv"])
     bad = tmp_path / "x.jsonl"
     bad.write_text('{"a": 1}\n{oops\n')
-    with pytest.raises(InputError, match=r"x.jsonl row 2: not valid JSON"):
+    with pytest.raises(InputError, match=r"x.jsonl:2: not valid JSON"):
         read_judge_table([bad])

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import orjson
 
+from keel import jsonl
 from keel.collapse.embed import Embedder
 from keel.collapse.metrics import CollapseMetrics, MetricsConfig, Reference, measure
 from keel.errors import ConfigError, InputError
@@ -249,30 +249,24 @@ def _ratio(a: float, b: float) -> float:
 
 def read_texts(path: Path) -> Generation:
     """A generation from a file: JSONL rows with `text` (optional `origin`), else one per line."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        texts: list[str] = []
+        origins: list[str | None] = []
+        for n, _, row in jsonl.objects(path):
+            text, origin = row.get("text"), row.get("origin")
+            if not isinstance(text, str):
+                raise InputError(f'{path}:{n}: expected an object with a "text" string')
+            texts.append(text)
+            origins.append(origin if isinstance(origin, str) else None)
+        has_origin = any(o is not None for o in origins)
+        return Generation(path.stem, tuple(texts), tuple(origins) if has_origin else None)
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    if path.suffix.lower() not in (".jsonl", ".ndjson"):
-        return Generation(path.stem, tuple(line for line in raw.splitlines() if line.strip()))
-    texts: list[str] = []
-    origins: list[str | None] = []
-    for n, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"{path}:{n}: not JSON ({exc}); one object per line") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise InputError(f'{path}:{n}: expected an object with a "text" string')
-        texts.append(row["text"])
-        origin = row.get("origin")
-        origins.append(origin if isinstance(origin, str) else None)
-    has_origin = any(o is not None for o in origins)
-    return Generation(path.stem, tuple(texts), tuple(origins) if has_origin else None)
+    return Generation(path.stem, tuple(line for line in raw.splitlines() if line.strip()))
 
 
 def read_generations(paths: Sequence[Path]) -> list[Generation]:

@@ -17,12 +17,12 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from keel import jsonl
 from keel.errors import InputError
 
 Layout = Literal["wide", "long", "pairwise"]
@@ -105,23 +105,9 @@ def read_file(path: Path) -> pa.Table:
 
 
 def _read_jsonl(path: Path) -> pa.Table:
-    columns: dict[str, list[object]] = {}
-    n = 0
-    with path.open("rb") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"{path} row {line_no}: not valid JSON ({exc})") from exc
-            if not isinstance(row, dict):
-                raise InputError(f"{path} row {line_no}: expected a JSON object per line")
-            for key in row.keys() - columns.keys():
-                columns[key] = [None] * n
-            for key, values in columns.items():
-                values.append(row.get(key))
-            n += 1
+    rows = [row for _, _, row in jsonl.objects(path)]
+    names = dict.fromkeys(key for row in rows for key in row)
+    columns = {key: [row.get(key) for row in rows] for key in names}
     arrays = {}
     for key, values in columns.items():
         try:

@@ -19,6 +19,7 @@ from typing import Literal, cast
 
 import orjson
 
+from keel import jsonl
 from keel.errors import InputError, KeelError
 from keel.ledger.log import Appended, Ledger, Pending
 from keel.records import (
@@ -113,27 +114,11 @@ def read_rows(path: Path, fmt: Format) -> Iterator[tuple[int, int, dict[str, obj
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if fmt == "jsonl":
-        yield from _jsonl_rows(path)
+        yield from jsonl.objects(path)
     elif fmt == "csv":
         yield from _csv_rows(path)
     else:
         yield from _parquet_rows(path)
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
-    with path.open("rb") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
-            if not isinstance(row, dict):
-                raise InputError(
-                    f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}"
-                )
-            yield lineno, len(line), row
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
