@@ -14,6 +14,7 @@ from html import escape
 WIDTH, HEIGHT = 640, 360
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 36, 48
 LEGEND = 150
+"""The least room right of a line chart for its legend; long names get more (~7 px a letter)."""
 PALETTE = (
     "#0072b2",
     "#d55e00",
@@ -229,7 +230,7 @@ def line_chart(
     else:
         y0, y1 = _extent(ys, y_range)
         yticks = nice_ticks(y0, y1)
-    width = WIDTH + LEGEND
+    width = WIDTH + max(LEGEND, 28 + 7 * max((len(s.name) for s in series), default=0))
     frame = _Frame(x0, x1, y0, y1, WIDTH, log_y)
     body = _axes(frame, nice_ticks(x0, x1), yticks, xlabel, ylabel)
     for i, s in enumerate(series):
