@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 $(BIN)/keel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,llm]'
 	touch $@
 
 demo: $(BIN)/keel  ## the ledger tour: ingest, lineage, checkpoint, receipt, erasure, tamper
@@ -24,7 +24,7 @@ test: lint
 
 # The tests of the optional extras (torch 2.13.0's CPU build; sentence embeddings).
 test-extras: $(BIN)/keel
-	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev,embed]'
+	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev,llm,embed]'
 	KEEL_REQUIRE_EXTRAS=1 $(BIN)/pytest -q -m extra
 
 bench: $(BIN)/keel
