@@ -111,3 +111,14 @@ def test_unigram_model_works() -> None:
     m = NGramModel.train(TEXTS, order=1)
     assert len(m.sample(10, seed=0)) == 10
     assert np.isfinite(perplexity(m, TEXTS))
+
+
+def test_training_on_strings_tokenises_them_like_keel_text() -> None:
+    texts = ["The cat sat on the mat.", "A dog sat on the log!"]
+    from_strings = NGramModel.train(texts, order=2)
+    from_tokens = NGramModel.train([tokenize(t) for t in texts], order=2)
+    assert from_strings.vocab.tokens == from_tokens.vocab.tokens
+    assert "cat" in from_strings.vocab.tokens
+    text = ["the", "cat", "sat"]
+    assert from_strings.text_log_likelihood(text) == from_tokens.text_log_likelihood(text)
+    assert from_strings.text_log_likelihood("The cat sat") == from_strings.text_log_likelihood(text)

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from keel.errors import ConfigError
-from keel.text import BOS_ID, EOS_ID, UNK_ID, IdArray, Vocab, detokenize
+from keel.text import BOS_ID, EOS_ID, UNK_ID, IdArray, Vocab, detokenize, tokenize
 
 FloatArray = npt.NDArray[np.float64]
 MAX_KEY = 2**62
@@ -134,19 +134,20 @@ class NGramModel:
     @classmethod
     def train(
         cls,
-        texts: Iterable[Sequence[str]],
+        texts: Iterable[str | Sequence[str]],
         *,
         order: int = 3,
         vocab: Vocab | None = None,
     ) -> NGramModel:
-        """Count n-grams of tokenised texts (`keel.text.tokenize`) and smooth them.
+        """Count n-grams of texts (strings are tokenised with `keel.text.tokenize`; token lists
+        are taken as they are) and smooth them.
 
         The vocabulary defaults to the training texts' own types, so a model retrained on its
         own samples forgets the words those samples lost.
         """
         if order < 1:
             raise ConfigError(f"an n-gram order is at least 1, got {order}")
-        docs = [list(t) for t in texts]
+        docs = [tokenize(t) if isinstance(t, str) else list(t) for t in texts]
         voc = Vocab.build(docs) if vocab is None else vocab
         size = len(voc)
         if size ** max(order, 2) >= MAX_KEY:
@@ -202,14 +203,16 @@ class NGramModel:
             prob = np.where(seen, mixed, prob)
         return np.log(prob)
 
-    def text_log_likelihood(self, tokens: Sequence[str]) -> float:
-        """Natural-log likelihood of one tokenised text, its end-of-text token included."""
-        return float(self.token_log_probs([tokens])[0].sum())
+    def text_log_likelihood(self, text: str | Sequence[str]) -> float:
+        """Natural-log likelihood of one text (a string is tokenised), end-of-text included."""
+        return float(self.token_log_probs([text])[0].sum())
 
-    def token_log_probs(self, texts: Sequence[Sequence[str]]) -> list[FloatArray]:
-        """Per-token log probabilities (one array per text, end-of-text last)."""
+    def token_log_probs(self, texts: Sequence[str | Sequence[str]]) -> list[FloatArray]:
+        """Per-token log probabilities (one array per text, end-of-text last); strings are
+        tokenised with `keel.text.tokenize`."""
         pad = self.order - 1
-        ids = [np.concatenate(([BOS_ID] * pad, self.vocab.encode(t), [EOS_ID])) for t in texts]
+        docs = [tokenize(t) if isinstance(t, str) else t for t in texts]
+        ids = [np.concatenate(([BOS_ID] * pad, self.vocab.encode(t), [EOS_ID])) for t in docs]
         if not ids:
             return []
         flat = np.concatenate(ids).astype(np.int64)
