@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -12,24 +13,36 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from keel.cli._common import emit_json, err, out
+from keel.cli._common import emit_json, err, fit_table, open_ledger, out, progress, settings
+from keel.errors import InputError, RedactedError
 from keel.judges import (
     Audit,
     Columns,
     Correction,
     Estimate,
+    Judge,
+    JudgeCounts,
     Layout,
+    LLMJudge,
     PairColumns,
     PairProfile,
+    Rubric,
     audit,
     audit_pairwise,
     correction,
+    likelihood_judge,
     read_judge_table,
     read_pairwise,
+    repetition_judge,
+    run_judge,
+    to_verdicts,
     write_audit_report,
     write_pairwise_report,
 )
 from keel.judges.report import fmt
+from keel.ledger import Ledger
+from keel.models import DEFAULT_KEY_ENV, ServedModel
+from keel.records import Record, Verdict
 
 app = typer.Typer(help="Judge audit: evaluation personalities, and correction with human anchors.")
 
@@ -381,3 +394,203 @@ def _print_correction(c: Correction) -> None:
     for j in c.judges:
         if j.rogan_gladen.refused is not None:
             err.print(f"{escape(j.judge)}: Rogan-Gladen refused: {escape(j.rogan_gladen.refused)}")
+
+
+# -- keel judge run ----------------------------------------------------------------------------
+LLM_PANEL = "LLM judge (--llm)"
+OFFLINE_PANEL = "Offline judge (--offline)"
+OFFLINE_JUDGES = ("ngram", "distinct")
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What one pass over the ledger finds: text records, who judged them, the human texts."""
+
+    records: dict[str, tuple[Record, str]]
+    """Text records by id (in log order), with their text."""
+    judged_by: dict[str, set[str]]
+    """Judge ids that have a verdict on each record."""
+    human: list[str]
+
+
+def _scan(led: Ledger) -> _Scan:
+    records: dict[str, tuple[Record, str]] = {}
+    judged_by: dict[str, set[str]] = {}
+    for loc in led.iter_located():
+        e = loc.entry
+        if isinstance(e, Verdict):
+            judged_by.setdefault(e.record, set()).add(e.judge)
+        elif isinstance(e, Record) and e.payload.type == "text":
+            try:
+                records[loc.id] = (e, led.payload(e.payload.sha256).decode())
+            except RedactedError:
+                continue
+    human = [t for r, t in records.values() if r.origin in ("human", "expert")]
+    return _Scan(records, judged_by, human)
+
+
+def _selected(
+    led: Ledger, scan: _Scan, refs: list[str], generation: int | None, origins: list[str]
+) -> list[str]:
+    """Record ids named by `refs` (ids, prefixes or external ids), else every text record,
+    narrowed by generation and origin."""
+    if refs:
+        ids: list[str] = [led.locate(r).id for r in refs]
+        for rid, ref in zip(ids, refs, strict=True):
+            if rid not in scan.records:
+                raise InputError(f"{ref} is not a text record with its payload: cannot judge it")
+    else:
+        ids = list(scan.records)
+    return [
+        i
+        for i in dict.fromkeys(ids)
+        if (generation is None or scan.records[i][0].generation == generation)
+        and (not origins or scan.records[i][0].origin in origins)
+    ]
+
+
+def _check_choice(
+    llm: str | None,
+    offline: str | None,
+    model: str | None,
+    rubric: Path | None,
+    human_from_ledger: bool,
+) -> None:
+    if (llm is None) == (offline is None):
+        raise typer.BadParameter("pass either --llm URL (with --model and --rubric) or --offline")
+    if llm is not None and (model is None or rubric is None):
+        raise typer.BadParameter("--llm needs --model NAME and --rubric FILE")
+    if offline is not None and offline not in OFFLINE_JUDGES:
+        raise typer.BadParameter(f"--offline {offline!r}: use one of {', '.join(OFFLINE_JUDGES)}")
+    if offline is not None and not human_from_ledger:
+        raise typer.BadParameter("--offline needs human texts: pass --human-from-ledger")
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Records to judge (ids, prefixes, external ids); default: all."),
+    ] = None,
+    generation: Annotated[int | None, typer.Option(help="Only records of this generation.")] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Only records of this origin (human, expert, synthetic); repeatable."),
+    ] = None,
+    judge_id: Annotated[
+        str | None, typer.Option(help="The judge's id in the verdicts (default: from the judge).")
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL of an OpenAI-compatible API, e.g. http://localhost:8000/v1.",
+            rich_help_panel=LLM_PANEL,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name.", rich_help_panel=LLM_PANEL)
+    ] = None,
+    rubric: Annotated[
+        Path | None,
+        typer.Option(
+            help="Rubric: TOML with id and text, or a text file (id: its name).",
+            rich_help_panel=LLM_PANEL,
+        ),
+    ] = None,
+    api_key_env: Annotated[
+        str,
+        typer.Option(help="Environment variable holding the API key.", rich_help_panel=LLM_PANEL),
+    ] = DEFAULT_KEY_ENV,
+    concurrency: Annotated[
+        int, typer.Option(help="Requests in flight at most.", rich_help_panel=LLM_PANEL)
+    ] = 16,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds per request attempt.", rich_help_panel=LLM_PANEL)
+    ] = 60.0,
+    retries: Annotated[
+        int, typer.Option(help="Retries on 429, 5xx and timeouts.", rich_help_panel=LLM_PANEL)
+    ] = 4,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Response cache file (default: beside the ledger, .llm-cache.sqlite).",
+            rich_help_panel=LLM_PANEL,
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not cache answers.", rich_help_panel=LLM_PANEL)
+    ] = False,
+    offline: Annotated[
+        str | None,
+        typer.Option(
+            help="ngram (likelihood under human text) or distinct (repetition).",
+            rich_help_panel=OFFLINE_PANEL,
+        ),
+    ] = None,
+    human_from_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--human-from-ledger",
+            help="Train and calibrate on the ledger's human and expert records.",
+            rich_help_panel=OFFLINE_PANEL,
+        ),
+    ] = False,
+    order: Annotated[int, typer.Option(help="n-gram order.", rich_help_panel=OFFLINE_PANEL)] = 3,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="Accept when the p-value against human texts is at least this.",
+            rich_help_panel=OFFLINE_PANEL,
+        ),
+    ] = 0.05,
+    as_json: JsonFlag = False,
+) -> None:
+    """Judge ledger records with an LLM judge or an offline judge; append the verdicts.
+
+    Records that already have a verdict from this judge are skipped, so a re-run resumes.
+    """
+    _check_choice(llm, offline, model, rubric, human_from_ledger)
+    db = settings(ctx).db
+    with open_ledger(ctx) as led:
+        scan = _scan(led)
+        judge: Judge
+        if llm is not None and model is not None and rubric is not None:
+            served = ServedModel(
+                llm, model, api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
+                retries=retries,
+                cache=None if no_cache else cache or db.with_suffix(".llm-cache.sqlite"),
+            )  # fmt: skip
+            judge = LLMJudge(served, Rubric.load(rubric), judge_id)
+        elif offline == "ngram":
+            judge = likelihood_judge(scan.human, order=order, alpha=threshold, judge_id=judge_id)
+        else:
+            judge = repetition_judge(scan.human, alpha=threshold, judge_id=judge_id)
+        chosen = _selected(led, scan, refs or [], generation, origin or [])
+        todo = [i for i in chosen if judge.id not in scan.judged_by.get(i, set())]
+        with progress(f"judge {judge.id}", len(todo)) as update:
+            results = run_judge(judge, [scan.records[i][1] for i in todo], on_done=update)
+        appended = led.append(to_verdicts(judge, todo, results))
+    counts = JudgeCounts.of(results)
+    unparseable = [i for i, r in zip(todo, results, strict=True) if not r.parsed]
+    summary = {
+        "judge": judge.id, "kind": judge.kind, "rubric": judge.rubric, "selected": len(chosen),
+        "already_judged": len(chosen) - len(todo), "judged": counts.judged,
+        "accepted": counts.accepted, "rejected": counts.rejected,
+        "unparseable": counts.unparseable, "appended": sum(a.new for a in appended),
+        "verdicts": [a.id for a in appended], "unparseable_records": unparseable,
+    }  # fmt: skip
+    if as_json:
+        emit_json(summary)
+        return
+    keys = ("selected", "already_judged", "judged", "accepted", "rejected", "unparseable",
+            "appended")  # fmt: skip
+    row = [str(summary[k]) for k in keys]
+    t = fit_table(f"keel judge run: {judge.id}", [k.replace("_", " ") for k in keys], [row])
+    out.print(t)
+    if unparseable:
+        shown = ", ".join(i[:12] for i in unparseable[:10])
+        more = f" and {len(unparseable) - 10} more" if len(unparseable) > 10 else ""
+        err.print(
+            f"unparseable answers, no verdict (re-run with --no-cache to ask again): {shown}{more}"
+        )

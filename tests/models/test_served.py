@@ -1,0 +1,168 @@
+"""The served-model client against a real HTTP server on loopback speaking the OpenAI protocol:
+answers in order, bounded concurrency, retries on 429 / 5xx / timeouts, the on-disk cache."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from keel.errors import ConfigError, KeelError
+from keel.models import ChatRequest, Sampling, ServedModel
+from keel.models.served import request_keys
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from openai_server import FakeOpenAI, last_user_text, serve
+
+
+@pytest.fixture
+def server() -> Any:
+    with serve() as fake:
+        yield fake
+
+
+def client(server: FakeOpenAI, **kw: Any) -> ServedModel:
+    return ServedModel(server.base_url, "test-model", backoff=0.01, **kw)
+
+
+def test_answers_come_back_in_order(server: FakeOpenAI) -> None:
+    prompts = [f"prompt {i}" for i in range(40)]
+    done: list[int] = []
+    assert client(server, concurrency=4).generate(prompts, on_done=done.append) == prompts
+    assert server.calls == 40
+    assert done[-1] == 40 and done == sorted(done)
+
+
+def test_request_carries_model_messages_and_sampling(server: FakeOpenAI) -> None:
+    sampling = Sampling(temperature=0.3, max_tokens=20, top_p=0.9, stop=("\n",))
+    client(server).generate(["hello"], sampling=sampling, system="be brief")
+    body = server.bodies[0]
+    assert body["model"] == "test-model"
+    assert body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hello"},
+    ]
+    assert (body["temperature"], body["max_tokens"], body["top_p"], body["stop"]) == (
+        0.3, 20, 0.9, ["\n"])  # fmt: skip
+
+
+def test_concurrency_is_bounded_and_used() -> None:
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def slow_echo(body: dict[str, Any]) -> str:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.03)
+        with lock:
+            state["now"] -= 1
+        return last_user_text(body)
+
+    with serve(slow_echo) as fake:
+        client(fake, concurrency=3).generate([str(i) for i in range(24)])
+    assert state["max"] == 3
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_transient_status_is_retried(server: FakeOpenAI, status: int) -> None:
+    server.faults.extend([status, status])
+    assert client(server).generate(["x"]) == ["x"]
+    assert server.calls == 3
+
+
+def test_timeout_is_retried(server: FakeOpenAI) -> None:
+    server.faults.append("slow")
+    server.slow_seconds = 2.0
+    start = time.perf_counter()
+    assert client(server, timeout=0.3).generate(["late"]) == ["late"]
+    assert server.calls == 2
+    assert time.perf_counter() - start < 1.5
+
+
+def test_gives_up_after_retries_and_says_so(server: FakeOpenAI) -> None:
+    server.faults.extend([500] * 3)
+    with pytest.raises(KeelError, match=r"failed 3 times.*InternalServerError.*re-run to resume"):
+        client(server, retries=2).generate(["x"])
+    assert server.calls == 3
+
+
+def test_client_error_is_not_retried(server: FakeOpenAI) -> None:
+    server.faults.append(400)
+    with pytest.raises(ConfigError, match=r"answered 400 for model 'test-model'.*OPENAI_API_KEY"):
+        client(server).generate(["x"])
+    assert server.calls == 1
+
+
+def test_cache_makes_reruns_free_and_keeps_repeats_distinct(tmp_path: Path) -> None:
+    counter = itertools.count()
+    cache = tmp_path / "answers.sqlite"
+    with serve(lambda body: f"{last_user_text(body)} #{next(counter)}") as fake:
+        prompts = ["a", "b", "a", "a"]
+        first = client(fake, cache=cache).generate(prompts)
+        assert len(set(first)) == 4
+        assert client(fake, cache=cache).generate(prompts) == first
+        assert fake.calls == 4
+        again = client(fake, cache=cache).complete([ChatRequest.of(p) for p in [*prompts, "a"]])
+        assert [c.text for c in again[:4]] == first
+        assert [c.cached for c in again] == [True] * 4 + [False]
+        assert fake.calls == 5
+
+
+def test_seed_is_offset_for_repeated_requests(server: FakeOpenAI) -> None:
+    client(server).generate(["p", "p", "q"], sampling=Sampling(seed=7))
+    seeds = sorted((b["messages"][-1]["content"], b["seed"]) for b in server.bodies)
+    assert seeds == [("p", 7), ("p", 8), ("q", 7)]
+
+
+def test_runs_inside_a_running_event_loop(server: FakeOpenAI) -> None:
+    async def caller() -> list[str]:
+        return client(server).generate(["inside"])
+
+    assert asyncio.run(caller()) == ["inside"]
+
+
+def test_missing_sdk_names_the_extra(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openai", None)
+    with pytest.raises(ConfigError, match=r"keel\[llm\]"):
+        client(server).generate(["x"])
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"base_url": "localhost:8000"}, "must start with http"),
+        ({"model": ""}, "needs a model name"),
+        ({"concurrency": 0}, "concurrency >= 1"),
+    ],
+)
+def test_bad_settings_are_config_errors(kw: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        ServedModel(**{"base_url": "http://127.0.0.1:1/v1", "model": "m", **kw})
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c"]), max_size=12), st.floats(0, 2))
+def test_request_keys_are_unique_and_stable(prompts: list[str], temperature: float) -> None:
+    reqs = [ChatRequest.of(p, sampling=Sampling(temperature=temperature)) for p in prompts]
+    keys = [k for k, _ in request_keys(reqs, "m", "http://a/v1")]
+    assert len(set(keys)) == len(keys)
+    assert keys == [k for k, _ in request_keys(list(reqs), "m", "http://a/v1")]
+    assert keys[: len(keys) // 2] == [
+        k for k, _ in request_keys(reqs[: len(keys) // 2], "m", "http://a/v1")
+    ]
+
+
+def test_two_servers_never_share_cached_answers() -> None:
+    reqs = [ChatRequest.of("same prompt")]
+    here = request_keys(reqs, "model", "http://127.0.0.1:8000/v1")
+    there = request_keys(reqs, "model", "http://127.0.0.1:9000/v1")
+    assert here[0][1] == there[0][1]
+    assert here[0][0] != there[0][0]
