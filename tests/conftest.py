@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh signed ledger in tmp_path, and a helper to fill it."""
+"""Shared fixtures: a fresh signed ledger in tmp_path, a helper to fill it, the CLI runner."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from keel.ledger import Appended, Ledger
 from keel.ledger.merkle import append_hashes, leaf_hash
 from keel.ledger.store import HASHES_PER_CHUNK, key_of
 from keel.records import Producer, text_record
+from keel_cli import Cli
 
 TEST_ORIGIN = "example.com/test"
 
@@ -76,3 +77,9 @@ def rewrite_entry_and_tree(db: Path, idx: int, new_entry: bytes) -> None:
 def forge_entry() -> Callable[[Path, int, bytes], None]:
     """`rewrite_entry_and_tree`, for tests that forge an entry behind the ledger's back."""
     return rewrite_entry_and_tree
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Runs `keel ...` in-process; pass db= (or --db) to name a ledger."""
+    return Cli(capsys)

@@ -17,6 +17,7 @@ import pytest
 from keel.cli import main
 from keel.ledger import Ledger, ProofBundle, verify_bundle
 from keel.ledger.note import parse_verifier
+from keel_cli import Cli
 
 HUMAN = [
     {"id": "h1", "text": "The heron stood in the shallows, patient as a clock."},
@@ -35,40 +36,18 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-class Keel:
-    """Runs `keel --db DB ...` in-process and captures its output."""
-
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self.capsys = capsys
-
-    def __call__(self, *args: str, db: Path | None = None) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--db", str(db or self.db), *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, err
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
-
-
 @pytest.fixture
 def keel(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Keel:
+) -> Cli:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KEEL_DB", raising=False)
     monkeypatch.delenv("KEEL_KEY", raising=False)
-    return Keel(Path("keel.db"), capsys)
+    return Cli(capsys, Path("keel.db"))
 
 
 @pytest.fixture
-def toured(keel: Keel) -> dict[str, Any]:
+def toured(keel: Cli) -> dict[str, Any]:
     """A ledger after the first steps of the tour: key, human and synthetic data, ids."""
     vkey = keel.ok("ledger", "key", "init", "--origin", "example.com/tour").strip()
     write_jsonl(Path("human.jsonl"), HUMAN)
@@ -80,7 +59,7 @@ def toured(keel: Keel) -> dict[str, Any]:
     return {"vkey": vkey, "human": human["appended"], "synth": synth["appended"]}
 
 
-def test_readme_tour(keel: Keel, toured: dict[str, Any]) -> None:
+def test_readme_tour(keel: Cli, toured: dict[str, Any]) -> None:
     vkey = toured["vkey"]
     assert vkey.startswith("example.com/tour+")
     parse_verifier(vkey)
@@ -142,7 +121,7 @@ def test_readme_tour(keel: Keel, toured: dict[str, Any]) -> None:
     assert keel("ledger", "verify", "--key", vkey)[0] == 0
 
 
-def test_verify_proof_rejects_the_wrong_entry_or_key(keel: Keel, toured: dict[str, Any]) -> None:
+def test_verify_proof_rejects_the_wrong_entry_or_key(keel: Cli, toured: dict[str, Any]) -> None:
     s1, s2 = toured["synth"]
     keel.ok("ledger", "prove", s2, "-o", "r.tlog-proof")
     keel.ok("ledger", "entry", s1, "--raw", "-o", "other.json")
@@ -170,7 +149,7 @@ def test_entry_raw_writes_exact_bytes_to_stdout(
     assert capsysbinary.readouterr().out == raw
 
 
-def test_every_json_command_prints_valid_json(keel: Keel, toured: dict[str, Any]) -> None:
+def test_every_json_command_prints_valid_json(keel: Cli, toured: dict[str, Any]) -> None:
     s1, s2 = toured["synth"]
     h1 = toured["human"][0]
     assert keel.json("ledger", "key", "show")["verifier_key"] == toured["vkey"]
@@ -268,7 +247,7 @@ def clean_error(err: str) -> str:
     ],
 )
 def test_user_errors_are_one_clean_line(
-    keel: Keel, toured: dict[str, Any], args: list[str], code: int, fragment: str
+    keel: Cli, toured: dict[str, Any], args: list[str], code: int, fragment: str
 ) -> None:
     write_jsonl(Path("bad.jsonl"), [{"text": "fine"}])
     with Path("bad.jsonl").open("a") as f:
@@ -282,7 +261,7 @@ def test_user_errors_are_one_clean_line(
     assert keel.json("ledger", "info")["size"] == size
 
 
-def test_errors_without_a_ledger(keel: Keel) -> None:
+def test_errors_without_a_ledger(keel: Cli) -> None:
     code, _, err = keel("ledger", "verify")
     assert code == 2
     assert "no ledger at" in clean_error(err)
@@ -321,13 +300,13 @@ def test_errors_are_one_line_at_80_columns(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["data[bold].jsonl", "data[/x].jsonl"])
-def test_error_messages_are_not_markup(keel: Keel, name: str) -> None:
+def test_error_messages_are_not_markup(keel: Cli, name: str) -> None:
     code, _, err = keel("ingest", name, "--origin", "human")
     assert code == 2
     assert name in clean_error(err)
 
 
-def test_logged_values_are_not_markup(keel: Keel, toured: dict[str, Any]) -> None:
+def test_logged_values_are_not_markup(keel: Cli, toured: dict[str, Any]) -> None:
     s1 = toured["synth"][0]
     keel.ok("ledger", "add-verdict", s1, "--judge", "j", "--label", "[/INST]")
     code, out, _ = keel("ledger", "log")
@@ -338,7 +317,7 @@ def test_logged_values_are_not_markup(keel: Keel, toured: dict[str, Any]) -> Non
     assert "[/INST]" in out
 
 
-def test_failed_ingest_of_missing_file_creates_no_ledger(keel: Keel) -> None:
+def test_failed_ingest_of_missing_file_creates_no_ledger(keel: Cli) -> None:
     code, _, _ = keel("ingest", "typo.jsonl", "--origin", "human")
     assert code == 2
     assert not Path("keel.db").exists()

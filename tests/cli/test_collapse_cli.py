@@ -8,34 +8,28 @@ from pathlib import Path
 
 import pytest
 
-from keel.cli import _common, main
+from keel.cli import _common
 from keel.ledger import Ledger
 from keel.records import text_record
 from keel.text import load_fortunes
+from keel_cli import Cli
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_simulate_json_table_and_html(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "simulate", "--generations", "4", "--repetitions", "20", "--json")
+def test_simulate_json_table_and_html(cli: Cli, tmp_path: Path) -> None:
+    code, out, _ = cli("simulate", "--generations", "4", "--repetitions", "20", "--json")
     assert code == 0
     doc = json.loads(out)
     assert doc["theory"]["variance"][1] == pytest.approx(0.99)
     assert len(doc["metrics"]["variance"]["mean"]) == 5
     html = tmp_path / "sim.html"
-    code, out, _ = run(capsys, "simulate", "--model", "categorical", "--generations", "3",
+    code, out, _ = cli("simulate", "--model", "categorical", "--generations", "3",
                        "--categories", "50", "--html", str(html))  # fmt: skip
     assert code == 0 and "categorical / replace" in out
     assert "<svg" in html.read_text()
 
 
-def test_simulate_bad_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "simulate", "--alpha", "0.3")
+def test_simulate_bad_option_is_one_line(cli: Cli) -> None:
+    code, _, err = cli("simulate", "--alpha", "0.3")
     assert code == 2
     assert (
         err.strip().startswith("error:") and "fresh" in err and len(err.strip().splitlines()) == 1
@@ -54,59 +48,53 @@ def gens(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_watch_files_gate_and_html(
-    capsys: pytest.CaptureFixture[str], gens: Path, tmp_path: Path
-) -> None:
+def test_watch_files_gate_and_html(cli: Cli, gens: Path, tmp_path: Path) -> None:
     files = [str(gens / "gen-0.txt"), str(gens / "gen-1.txt")]
     ref = ["--reference", str(gens / "ref.txt")]
-    code, out, _ = run(capsys, "watch", *files, *ref, "--json")
+    code, out, _ = cli("watch", *files, *ref, "--json")
     assert code == 0
     doc = json.loads(out)
     assert doc["generations"][0]["verdict"] == "healthy"
     assert doc["generations"][1]["verdict"] == "late-collapse"
-    code, out, _ = run(capsys, "watch", *files, *ref, "--fail-on", "late",
+    code, out, _ = cli("watch", *files, *ref, "--fail-on", "late",
                        "--html", str(tmp_path / "w.html"))  # fmt: skip
     assert code == 1 and "gen-1: entropy ratio" in out
     assert "<svg" in (tmp_path / "w.html").read_text()
-    code, _, _ = run(capsys, "watch", files[0], *ref, "--fail-on", "early")
+    code, _, _ = cli("watch", files[0], *ref, "--fail-on", "early")
     assert code == 0
 
 
-def test_tables_fit_80_columns(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, gens: Path
-) -> None:
+def test_tables_fit_80_columns(cli: Cli, monkeypatch: pytest.MonkeyPatch, gens: Path) -> None:
     """At 80 columns no line is wider and no value is cut; the s.e. columns come back when wide."""
     monkeypatch.setattr(_common.out, "width", 80)
     sim = ["simulate", "--model", "categorical", "--generations", "3", "--categories", "50"]
     watch = ["watch", str(gens / "gen-0.txt"), str(gens / "gen-1.txt"),
              "--reference", str(gens / "ref.txt")]  # fmt: skip
     for args in (sim, ["simulate", "--generations", "3"], watch):
-        code, out, _ = run(capsys, *args)
+        code, out, _ = cli(*args)
         assert code == 0 and out.count("\n") > 8
         assert max(len(line) for line in out.splitlines()) <= 80 and "…" not in out
     assert "late-collapse" in out and "left out to fit 80 columns" in out
     monkeypatch.setattr(_common.out, "width", 200)
-    code, out, _ = run(capsys, *sim)
+    code, out, _ = cli(*sim)
     assert "± s.e." in out and "left out" not in out
 
 
-def test_watch_reads_generations_from_the_ledger(
-    capsys: pytest.CaptureFixture[str], gens: Path, tmp_path: Path
-) -> None:
+def test_watch_reads_generations_from_the_ledger(cli: Cli, gens: Path, tmp_path: Path) -> None:
     db = tmp_path / "keel.db"
     human = load_fortunes(("fortunes",))[-300:]
     with Ledger.open(db) as led:
         led.append([text_record(t, "human", author="a", generation=1) for t in human[:100]])
         led.append([text_record(t, "synthetic", generation=1) for t in human[100:300]])
-    code, out, err = run(capsys, "--db", str(db), "watch", "--ledger", "--reference",
+    code, out, err = cli("--db", str(db), "watch", "--ledger", "--reference",
                          str(gens / "ref.txt"), "--json")  # fmt: skip
     assert code == 0, err
     (g,) = json.loads(out)["generations"]
     assert g["alpha"] == pytest.approx(1 / 3)
 
 
-def test_watch_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, err = run(capsys, "watch", str(tmp_path / "nope.txt"))
+def test_watch_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = cli("watch", str(tmp_path / "nope.txt"))
     assert code == 2 and "no such file" in err
-    code, _, err = run(capsys, "watch", str(tmp_path), "--fail-on", "sometimes")
+    code, _, err = cli("watch", str(tmp_path), "--fail-on", "sometimes")
     assert code == 2 and "--fail-on" in err

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from keel.cli import main
-from keel.cli._common import out
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judges"))
 import pairwise_example
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from keel.cli._common import out
+from keel_cli import Cli
 
 
 @pytest.fixture
@@ -39,11 +29,9 @@ def wide(tmp_path: Path) -> Path:
     return path
 
 
-def test_audit_json_and_html(
-    wide: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_audit_json_and_html(wide: Path, tmp_path: Path, cli: Cli) -> None:
     html = tmp_path / "audit.html"
-    code, out, err = run(capsys, "judge", "audit", str(wide), "--item", "id", "--category", "cat",
+    code, out, err = cli("judge", "audit", str(wide), "--item", "id", "--category", "cat",
                          "--resamples", "100", "--html", str(html), "--json")  # fmt: skip
     assert code == 0, err
     doc = json.loads(out)
@@ -56,31 +44,31 @@ def test_audit_json_and_html(
     assert "<svg" in html.read_text(encoding="utf-8")
 
 
-def test_audit_table_by_default(wide: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "judge", "audit", str(wide), "--item", "id", "--resamples", "0")
+def test_audit_table_by_default(wide: Path, cli: Cli) -> None:
+    code, out, _ = cli("judge", "audit", str(wide), "--item", "id", "--resamples", "0")
     assert code == 0
     assert "lenient" in out and "effective independent judges" in out
 
 
-def test_correct_json(wide: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "judge", "correct", str(wide), "--item", "id", "--json")
+def test_correct_json(wide: Path, cli: Cli) -> None:
+    code, out, err = cli("judge", "correct", str(wide), "--item", "id", "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["n_anchors"] == 290 and doc["n_pool"] == 10
     assert {j["judge"] for j in doc["judges"]} == {"lenient", "strict"}
 
 
-def test_bad_input_is_one_clean_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_is_one_clean_line(tmp_path: Path, cli: Cli) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("human,a\nyes,pass\nno,perhaps\n")
-    code, _, err = run(capsys, "judge", "audit", str(bad), "--judge", "a")
+    code, _, err = cli("judge", "audit", str(bad), "--judge", "a")
     assert code == 2
     assert "bad.csv column a row 2: perhaps is not a label" in err
     assert "Traceback" not in err
 
 
 def test_audit_table_at_80_columns_keeps_every_judge_name_whole(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = ["Mistral-7B-Instruct", "Llama3-70B", "GPT-4-turbo", "Contains"]
     rng = np.random.default_rng(1)
@@ -92,7 +80,7 @@ def test_audit_table_at_80_columns_keeps_every_judge_name_whole(
     path.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(out, "width", 80)
     for flags in ((), ("--intervals",)):
-        code, text, err = run(capsys, "judge", "audit", str(path), "--resamples", "50", *flags)
+        code, text, err = cli("judge", "audit", str(path), "--resamples", "50", *flags)
         assert code == 0, err
         table_lines = [line for line in text.splitlines() if line.startswith("  ")]
         assert all(len(line) <= 80 for line in table_lines)
@@ -102,15 +90,13 @@ def test_audit_table_at_80_columns_keeps_every_judge_name_whole(
 
 
 @pytest.mark.parametrize("command", ["audit", "correct"])
-def test_help_reads_cleanly(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, text, _ = run(capsys, "judge", command, "--help")
+def test_help_reads_cleanly(command: str, cli: Cli) -> None:
+    code, text, _ = cli("judge", command, "--help")
     assert code == 0
     assert " ." not in text and "(default: human)" in text
 
 
-def test_pairwise_with_mapped_columns_json_table_and_html(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_pairwise_with_mapped_columns_json_table_and_html(tmp_path: Path, cli: Cli) -> None:
     path = pairwise_example.write(tmp_path / "pairs.csv")
     flags = ["--item", "question", "--judge-column", "grader", "--judge-model", "grader_model",
              "--first", "answer_1", "--second", "answer_2", "--decision", "choice", "--gold",
@@ -118,7 +104,7 @@ def test_pairwise_with_mapped_columns_json_table_and_html(
              "--first-producer", "model_1", "--second-producer", "model_2"]  # fmt: skip
     base = ["judge", "audit", str(path), "--layout", "pairwise", "--resamples", "50", *flags]
     html = tmp_path / "pairs.html"
-    code, text, err = run(capsys, *base, "--json", "--html", str(html))
+    code, text, err = cli(*base, "--json", "--html", str(html))
     assert code == 0, err
     doc = json.loads(text)
     judges = {j["judge"]: j for j in doc["judges"]}
@@ -128,7 +114,7 @@ def test_pairwise_with_mapped_columns_json_table_and_html(
     assert judges["judge-l"]["missing"] == 1
     page = html.read_text(encoding="utf-8")
     assert "position consistency" in page and page.count("<svg") == 5
-    code, text, _ = run(capsys, *base)
+    code, text, _ = cli(*base)
     assert code == 0 and "judge-g: self-preferring" in text and "same win" in text
-    code, _, err = run(capsys, "judge", "audit", str(path), "--layout", "pairwise")
+    code, _, err = cli("judge", "audit", str(path), "--layout", "pairwise")
     assert code == 2 and "no column 'item'" in err

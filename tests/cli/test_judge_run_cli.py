@@ -4,29 +4,19 @@ verdicts appended, unparseable answers counted, re-runs resume, offline judges, 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from keel.cli import main
 from keel.ledger import Ledger
 from keel.records import Producer, Verdict, text_record
 from keel.text import load_fortunes
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from keel_cli import Cli
 from openai_server import judge_by_keyword, serve
 
 SYNTHETIC = ["a good answer", "a bad answer", "garble garble", "another good one"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -55,20 +45,18 @@ def verdicts(db: Path) -> list[Verdict]:
         return [loc.entry for loc in led.iter_located() if isinstance(loc.entry, Verdict)]
 
 
-def test_llm_judge_appends_verdicts_and_resumes(
-    db: Path, rubric: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_llm_judge_appends_verdicts_and_resumes(db: Path, rubric: Path, cli: Cli) -> None:
     with serve(judge_by_keyword) as fake:
         args = ["--db", str(db), "judge", "run", "--generation", "1", "--llm", fake.base_url,
                 "--model", "jm", "--rubric", str(rubric), "--json"]  # fmt: skip
-        code, out, err = run(capsys, *args)
+        code, out, err = cli(*args)
         assert code == 0, err
         doc: dict[str, Any] = json.loads(out)
         assert (doc["selected"], doc["judged"], doc["accepted"], doc["rejected"]) == (4, 4, 2, 1)
         assert doc["unparseable"] == 1 and len(doc["unparseable_records"]) == 1
         assert doc["appended"] == 3 and len(doc["verdicts"]) == 3
         assert doc["judge"] == "llm:jm" and doc["rubric"].startswith("quality@")
-        code, out, _ = run(capsys, *args)
+        code, out, _ = cli(*args)
         again = json.loads(out)
         assert (again["already_judged"], again["judged"], again["appended"]) == (3, 1, 0)
         assert fake.calls == 4
@@ -78,13 +66,11 @@ def test_llm_judge_appends_verdicts_and_resumes(
     assert {v.judge_kind for v in found} == {"ai"}
 
 
-def test_judge_named_records_with_a_table(
-    db: Path, rubric: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_judge_named_records_with_a_table(db: Path, rubric: Path, cli: Cli) -> None:
     with Ledger.open(db, create=False) as led:
         target = led.find_text("a good answer")[0].id
     with serve(judge_by_keyword) as fake:
-        code, out, err = run(capsys, "--db", str(db), "judge", "run", target[:12], "--llm",
+        code, out, err = cli("--db", str(db), "judge", "run", target[:12], "--llm",
                              fake.base_url, "--model", "jm", "--rubric", str(rubric),
                              "--no-cache")  # fmt: skip
     assert code == 0, err
@@ -92,10 +78,8 @@ def test_judge_named_records_with_a_table(
     assert [v.record for v in verdicts(db)] == [target]
 
 
-def test_offline_ngram_judge_from_human_records(
-    db: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(capsys, "--db", str(db), "judge", "run", "--offline", "ngram",
+def test_offline_ngram_judge_from_human_records(db: Path, cli: Cli) -> None:
+    code, out, err = cli("--db", str(db), "judge", "run", "--offline", "ngram",
                          "--human-from-ledger", "--origin", "synthetic", "--threshold", "0.1",
                          "--json")  # fmt: skip
     assert code == 0, err
@@ -114,21 +98,17 @@ def test_offline_ngram_judge_from_human_records(
         (["--offline", "bert", "--human-from-ledger"], "use one of ngram, distinct"),
     ],
 )
-def test_bad_choices_are_usage_errors(
-    db: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
-) -> None:
-    code, _, err = run(capsys, "--db", str(db), "judge", "run", *args)
+def test_bad_choices_are_usage_errors(db: Path, cli: Cli, args: list[str], message: str) -> None:
+    code, _, err = cli("--db", str(db), "judge", "run", *args)
     assert code == 2
     assert message in " ".join(err.split())
 
 
-def test_too_few_human_records_is_one_clean_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_too_few_human_records_is_one_clean_line(tmp_path: Path, cli: Cli) -> None:
     db = tmp_path / "small.db"
     with Ledger.open(db) as led:
         led.append([text_record(f"human text {i}", "human") for i in range(5)])
-    code, _, err = run(capsys, "--db", str(db), "judge", "run", "--offline", "distinct",
+    code, _, err = cli("--db", str(db), "judge", "run", "--offline", "distinct",
                        "--human-from-ledger")  # fmt: skip
     assert code == 2
     assert "nothing could be rejected" in err and "Traceback" not in err

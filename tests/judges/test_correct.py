@@ -133,6 +133,22 @@ def test_rule_reaches_target_precision_with_a_lower_bound() -> None:
     assert none is None
 
 
+def test_score_thresholds_come_from_the_anchors_and_apply_to_the_pool() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(3000) < 0.5).astype(float)
+    score = np.clip(0.3 * y + rng.normal(0.35, 0.15, 3000), 0, 1)[None, :]
+    verdict = (score >= 0.5).astype(float)
+    best, rules = choose_rule(
+        ("scorer",), y[:500], verdict[:, :500], verdict[:, 500:], target_precision=0.85,
+        anchor_scores=score[:, :500], pool_scores=score[:, 500:],
+    )  # fmt: skip
+    thresholds = [r for r in rules if r.kind == "threshold"]
+    assert len(thresholds) == len(np.unique(score[0, :500]))
+    assert best is not None and best.kind == "threshold" and best.lower_bound >= 0.85
+    kept = score[0, 500:] >= best.value
+    assert y[500:][kept].mean() >= 0.85  # the pool's true precision holds too
+
+
 def test_correction_on_real_data_covers_the_hidden_truth(triviaqa: JudgeTable) -> None:
     c = correction(triviaqa, anchor_sample=300, seed=1, target_precision=0.9)
     assert c.n_anchors == 300 and c.hidden_truth is not None

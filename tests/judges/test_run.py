@@ -3,7 +3,6 @@ judge over a real loopback server, conformal offline judges, and verdict entries
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,6 @@ from keel.judges import (
 from keel.models import ServedModel
 from keel.records import parse_entry, sha256_hex
 from keel.text import load_fortunes
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from openai_server import judge_by_keyword, serve
 
 RUBRIC = Rubric("helpful-v1", "Accept texts that are good, clear and on topic.")

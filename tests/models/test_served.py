@@ -18,8 +18,6 @@ from hypothesis import strategies as st
 from keel.errors import ConfigError, KeelError
 from keel.models import ChatRequest, Sampling, ServedModel
 from keel.models.served import request_keys
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from openai_server import FakeOpenAI, last_user_text, serve
 
 

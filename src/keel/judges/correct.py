@@ -117,23 +117,33 @@ class Rule:
         return f"at least {self.value:g} of {', '.join(self.judges)} accept"
 
 
-def _candidates(
-    judges: Sequence[str], verdicts: Floats, scores: Floats | None
-) -> list[tuple[str, tuple[str, ...], float, Floats]]:
-    """Every rule as (kind, judges, value, keep[item]); verdicts/scores are (J, items)."""
-    out: list[tuple[str, tuple[str, ...], float, Floats]] = []
-    accept = np.nan_to_num(verdicts)
-    for k in range(1, len(judges) + 1):
-        out.append(("votes", tuple(judges), float(k), (accept.sum(0) >= k).astype(float)))
+_Spec = tuple[str, tuple[str, ...], float]
+"""A candidate rule: kind ("votes" or "threshold"), the judges it reads, its value."""
+
+
+def _candidates(judges: Sequence[str], anchor_scores: Floats | None) -> list[_Spec]:
+    """Every rule: k-of-J votes, each judge alone, and each judge's score at every level seen
+    on the anchors (the levels where the anchors' precision can change)."""
+    specs: list[_Spec] = [("votes", tuple(judges), float(k)) for k in range(1, len(judges) + 1)]
     if len(judges) > 1:
+        specs += [("votes", (name,), 1.0) for name in judges]
+    if anchor_scores is not None:
         for j, name in enumerate(judges):
-            out.append(("votes", (name,), 1.0, accept[j]))
-    if scores is not None:
-        for j, name in enumerate(judges):
-            levels = np.unique(scores[j][~np.isnan(scores[j])])
-            for t in levels:
-                out.append(("threshold", (name,), float(t), (scores[j] >= t).astype(float)))
-    return out
+            levels = np.unique(anchor_scores[j][~np.isnan(anchor_scores[j])])
+            specs += [("threshold", (name,), float(t)) for t in levels]
+    return specs
+
+
+def _keep(spec: _Spec, judges: Sequence[str], verdicts: Floats, scores: Floats | None) -> Floats:
+    """Which items (columns of the (J, items) arrays) the rule keeps, as 0/1."""
+    kind, names, value = spec
+    rows = [list(judges).index(n) for n in names]
+    if kind == "threshold":
+        assert scores is not None
+        keep = np.nan_to_num(scores[rows[0]], nan=-np.inf) >= value
+    else:
+        keep = np.nan_to_num(verdicts[rows]).sum(axis=0) >= value
+    return np.asarray(keep, dtype=np.float64)
 
 
 def choose_rule(
@@ -149,16 +159,20 @@ def choose_rule(
 ) -> tuple[Rule | None, tuple[Rule, ...]]:
     """The rule keeping the largest pool share whose precision on the anchors has a one-sided
     Wilson lower bound ≥ `target_precision`; the bound uses alpha/m for m candidate rules
-    (Bonferroni), so the choice itself does not inflate the guarantee. Returns (best, all)."""
-    anchors = _candidates(judges, anchor_verdicts, anchor_scores)
-    pool = _candidates(judges, pool_verdicts, pool_scores)
-    m = len(anchors)
+    (Bonferroni), so the choice itself does not inflate the guarantee. Returns (best, all).
+    Score thresholds are candidates only when both anchor and pool scores are given."""
+    with_scores = anchor_scores is not None and pool_scores is not None
+    specs = _candidates(judges, anchor_scores if with_scores else None)
+    m = len(specs)
     rules = []
-    for (kind, names, value, keep_a), (_, _, _, keep_p) in zip(anchors, pool, strict=True):
+    for spec in specs:
+        keep_a = _keep(spec, judges, anchor_verdicts, anchor_scores)
+        keep_p = _keep(spec, judges, pool_verdicts, pool_scores)
         kept = float(keep_a.sum())
         good = float((keep_a * anchor_labels).sum())
         lb = wilson_lower(good, kept, alpha / m) if kept > 0 else 0.0
         share = float(np.concatenate([keep_a, keep_p]).mean())
+        kind, names, value = spec
         rules.append(
             Rule(kind, names, value, int(kept), good / kept if kept else math.nan, lb, share)
         )

@@ -2,7 +2,7 @@
 answers from three models to 12 questions, in both orders for 10 of them, against the answer
 human reviewers preferred. The gpt-4o judge favours gpt-4o's answers; the llama judge favours
 the first slot when two answers are of similar length, and much longer answers. `write` makes
-the file; data/pairwise_example.csv is a copy for the docs (a test keeps them equal)."""
+the file; judges/data/pairwise_example.csv is a copy for the docs (a test keeps them equal)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from keel.judges import PairColumns
 
-EXAMPLE = Path(__file__).parent / "data" / "pairwise_example.csv"
+EXAMPLE = Path(__file__).parent / "judges" / "data" / "pairwise_example.csv"
 HEADER = ("question", "grader", "grader_model", "answer_1", "answer_2", "choice",
           "human_choice", "words_1", "words_2", "model_1", "model_2")  # fmt: skip
 # question, (producer, words) of answers a and b, the answer humans prefer, both orders?

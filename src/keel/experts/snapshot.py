@@ -1,0 +1,137 @@
+"""The records of a ledger with the verdicts on each, read once, in log order.
+
+Both the expert step (which records to review) and mixing (which records to train on) need the
+same view: every record, its AI verdicts and its expert verdicts. Expert verdicts are read as:
+adopted when the score is ≥ 0.5 (when a score is given), else when the label is ``accept``;
+rejected when the label is ``reject`` or ``degenerate``; a ``degenerate`` label also flags the
+record's descendants for lineage pruning. When several experts judged a record, the latest
+verdict in the log stands (a later review supersedes an earlier one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from keel.errors import NotFoundError, RedactedError
+from keel.ledger import Ledger
+from keel.records import EntryId, Record, Verdict
+
+ACCEPT, REJECT, DEGENERATE = "accept", "reject", "degenerate"
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A record as the ledger holds it, with the AI and expert verdicts on it (log order)."""
+
+    id: EntryId
+    index: int
+    record: Record
+    ai: tuple[Verdict, ...] = ()
+    expert: tuple[Verdict, ...] = ()
+
+    @property
+    def adopted(self) -> bool | None:
+        """The standing expert decision: True adopted, False rejected, None not reviewed."""
+        for v in reversed(self.expert):
+            decision = expert_decision(v)
+            if decision is not None:
+                return decision
+        return None
+
+    @property
+    def degenerate(self) -> bool:
+        """True when the standing expert verdict labels the record degenerate."""
+        for v in reversed(self.expert):
+            if expert_decision(v) is not None:
+                return (v.label or "").strip().lower() == DEGENERATE
+        return False
+
+
+def expert_decision(v: Verdict) -> bool | None:
+    """Adopt (True), reject (False) or unreadable (None), as the module docstring says."""
+    if v.score is not None:
+        return v.score >= 0.5
+    label = (v.label or "").strip().lower()
+    if label == ACCEPT:
+        return True
+    if label in (REJECT, DEGENERATE):
+        return False
+    return None
+
+
+def ai_vote(v: Verdict) -> float:
+    """An AI verdict as a vote: 1.0 accept, 0.0 reject, NaN for any other label."""
+    label = (v.label or "").strip().lower()
+    return 1.0 if label == ACCEPT else 0.0 if label == REJECT else float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every record of a ledger with its verdicts, in log order, and an index by id."""
+
+    records: tuple[Judged, ...]
+    by_id: Mapping[EntryId, int]
+
+    @classmethod
+    def load(cls, ledger: Ledger) -> Snapshot:
+        """Read the whole log once (records first seen, verdicts attached to their record)."""
+        records: list[Record] = []
+        ids: list[EntryId] = []
+        indexes: list[int] = []
+        ai: dict[EntryId, list[Verdict]] = {}
+        expert: dict[EntryId, list[Verdict]] = {}
+        for loc in ledger.iter_located():
+            e = loc.entry
+            if isinstance(e, Record):
+                records.append(e)
+                ids.append(loc.id)
+                indexes.append(loc.index)
+            elif isinstance(e, Verdict):
+                (expert if e.judge_kind == "expert" else ai).setdefault(e.record, []).append(e)
+        judged = tuple(
+            Judged(i, x, r, tuple(ai.get(i, ())), tuple(expert.get(i, ())))
+            for i, x, r in zip(ids, indexes, records, strict=True)
+        )
+        return cls(judged, {j.id: n for n, j in enumerate(judged)})
+
+    def get(self, ref: EntryId) -> Judged:
+        pos = self.by_id.get(ref)
+        if pos is None:
+            raise NotFoundError(f"no record {ref} in this ledger snapshot")
+        return self.records[pos]
+
+    def judges(self, items: Iterable[Judged]) -> tuple[str, ...]:
+        """The AI judges that gave a verdict on any of `items`, sorted by id."""
+        return tuple(sorted({v.judge for j in items for v in j.ai}))
+
+
+def votes(items: Sequence[Judged], judges: Sequence[str]) -> tuple[Floats, Floats]:
+    """(judges × items) AI votes (1/0/NaN) and scores (NaN where none); a judge's latest verdict
+    on an item stands."""
+    row = {name: k for k, name in enumerate(judges)}
+    v = np.full((len(judges), len(items)), np.nan)
+    s = np.full((len(judges), len(items)), np.nan)
+    for i, item in enumerate(items):
+        for verdict in item.ai:
+            k = row.get(verdict.judge)
+            if k is not None:
+                v[k, i] = ai_vote(verdict)
+                s[k, i] = np.nan if verdict.score is None else verdict.score
+    return v, s
+
+
+def texts(ledger: Ledger, items: Sequence[Judged]) -> list[str | None]:
+    """The UTF-8 text of each record's payload; None where its bytes were redacted or are absent
+    (such a record cannot be reviewed or trained on)."""
+    out: list[str | None] = []
+    for item in items:
+        try:
+            out.append(ledger.payload(item.record.payload.sha256).decode("utf-8", "replace"))
+        except (RedactedError, NotFoundError):
+            out.append(None)
+    return out

@@ -1,0 +1,49 @@
+"""Anchored mixing: the next training set from the ledger, logged as a mix entry.
+
+`build_mix(ledger, MixPolicy(...))` returns a `MixPlan` (members with reasons, counts per rule,
+the acceptance rule); `log_mix(ledger, plan)` appends it. The parts are usable alone:
+`dedup` (MinHash LSH), `tainted` (lineage pruning), `rare_types` / `tail_weights` /
+`weighted_sample` (tail-preserving sampling).
+"""
+
+from keel.mix.build import (
+    LoggedMix,
+    Member,
+    MixPlan,
+    Reason,
+    build_mix,
+    log_mix,
+    read_mix,
+    split_budget,
+    verified_floor,
+)
+from keel.mix.dedup import MinHashConfig, dedup, jaccard, shingle_hashes, signatures
+from keel.mix.lineage import tainted
+from keel.mix.policy import AnchorSet, Gate, HumanPool, MixPolicy
+from keel.mix.tails import TailConfig, rare_types, tail_weights, weighted_sample
+
+__all__ = [
+    "AnchorSet",
+    "Gate",
+    "HumanPool",
+    "LoggedMix",
+    "Member",
+    "MinHashConfig",
+    "MixPlan",
+    "MixPolicy",
+    "Reason",
+    "TailConfig",
+    "build_mix",
+    "dedup",
+    "jaccard",
+    "log_mix",
+    "rare_types",
+    "read_mix",
+    "shingle_hashes",
+    "signatures",
+    "split_budget",
+    "tail_weights",
+    "tainted",
+    "verified_floor",
+    "weighted_sample",
+]

@@ -1,0 +1,92 @@
+"""The mixing policy: every knob of `build_mix`, validated, and its JSON form for the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from keel.errors import ConfigError
+from keel.mix.dedup import MinHashConfig
+from keel.mix.tails import TailConfig
+from keel.records import JSON
+
+Gate = Literal["corrected", "judges", "none"]
+HumanPool = Literal["accumulated", "fresh"]
+AnchorSet = Literal["random", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class MixPolicy:
+    """How to build the next training set.
+
+    alpha: the floor share of verified data; size: the number of members asked for;
+    target_precision: the precision the corrected gate must reach, as a one-sided lower bound at
+    `confidence`; generation: the generation whose synthetic records are candidates (None: all);
+    human: "accumulated" (every verified record) or "fresh" (verified records of `generation`);
+    gate: "corrected" (the rule `keel.judges.choose_rule` picks on the expert anchors),
+    "judges" (most AI judges accept, uncorrected) or "none" (every synthetic record);
+    anchors: "random" (expert verdicts on randomly sampled items only) or "all";
+    lineage: prune descendants of degenerate records; dedup: MinHash settings or None;
+    tails: tail-preserving weights or None (uniform); seed: every random draw.
+    """
+
+    alpha: float = 0.2
+    size: int = 1000
+    target_precision: float = 0.9
+    generation: int | None = None
+    human: HumanPool = "accumulated"
+    gate: Gate = "corrected"
+    anchors: AnchorSet = "random"
+    confidence: float = 0.95
+    lineage: bool = True
+    dedup: MinHashConfig | None = field(default_factory=MinHashConfig)
+    tails: TailConfig | None = field(default_factory=TailConfig)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError(f"alpha (the verified share) must be in [0, 1], got {self.alpha}")
+        if self.size < 1:
+            raise ConfigError(f"the mix size must be ≥ 1, got {self.size}")
+        if not 0.0 < self.target_precision <= 1.0:
+            raise ConfigError(f"target precision must be in (0, 1], got {self.target_precision}")
+        if not 0.0 < self.confidence < 1.0:
+            raise ConfigError(f"confidence must be in (0, 1), got {self.confidence}")
+        for name, value, allowed in (
+            ("human", self.human, get_args(HumanPool)),
+            ("gate", self.gate, get_args(Gate)),
+            ("anchors", self.anchors, get_args(AnchorSet)),
+        ):
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.human == "fresh" and self.generation is None:
+            raise ConfigError("human='fresh' takes the verified records of one generation: give it")
+
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {
+            "alpha": self.alpha,
+            "size": self.size,
+            "target_precision": self.target_precision,
+            "generation": self.generation,
+            "human": self.human,
+            "gate": self.gate,
+            "anchors": self.anchors,
+            "confidence": self.confidence,
+            "lineage": self.lineage,
+            "seed": self.seed,
+            "dedup": None,
+            "tails": None,
+        }
+        if self.dedup is not None:
+            d = self.dedup
+            out["dedup"] = {
+                "method": "minhash-lsh",
+                "shingle": d.shingle,
+                "num_perm": d.num_perm,
+                "bands": d.bands,
+                "threshold": d.threshold,
+                "seed": d.seed,
+            }
+        if self.tails is not None:
+            out["tails"] = {"tail_mass": self.tails.tail_mass, "boost": self.tails.boost}
+        return out
