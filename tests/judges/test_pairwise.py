@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pairwise_example
 import pytest
 
+import pairwise_example
 from keel.errors import InputError
 from keel.judges import PairColumns, audit_pairwise, read_pairwise
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pairwise_example
 from judge_tables import synthetic
 
+import pairwise_example
 from keel.judges import (
     JudgeTable,
     audit,
