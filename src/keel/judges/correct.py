@@ -111,6 +111,12 @@ class Rule:
     lower_bound: float
     kept_share: float
 
+    def keeps(
+        self, judges: Sequence[str], verdicts: Floats, scores: Floats | None = None
+    ) -> Floats:
+        """Which items the rule keeps (0/1), from (judges × items) verdicts and scores."""
+        return _keep((self.kind, self.judges, self.value), judges, verdicts, scores)
+
     def describe(self) -> str:
         if self.kind == "threshold":
             return f"{self.judges[0]} score >= {self.value:g}"
@@ -121,16 +127,23 @@ _Spec = tuple[str, tuple[str, ...], float]
 """A candidate rule: kind ("votes" or "threshold"), the judges it reads, its value."""
 
 
+THRESHOLD_QUANTILES = tuple(q / 10 for q in range(1, 10))
+"""Score thresholds tried: the deciles of each judge's scores on the anchors (few candidates
+keep the Bonferroni correction of the precision bound mild)."""
+
+
 def _candidates(judges: Sequence[str], anchor_scores: Floats | None) -> list[_Spec]:
-    """Every rule: k-of-J votes, each judge alone, and each judge's score at every level seen
-    on the anchors (the levels where the anchors' precision can change)."""
+    """Every rule: k-of-J votes, each judge alone, and each judge's score at the deciles of its
+    scores on the anchors."""
     specs: list[_Spec] = [("votes", tuple(judges), float(k)) for k in range(1, len(judges) + 1)]
     if len(judges) > 1:
         specs += [("votes", (name,), 1.0) for name in judges]
     if anchor_scores is not None:
         for j, name in enumerate(judges):
-            levels = np.unique(anchor_scores[j][~np.isnan(anchor_scores[j])])
-            specs += [("threshold", (name,), float(t)) for t in levels]
+            seen = anchor_scores[j][~np.isnan(anchor_scores[j])]
+            if seen.size:
+                levels = np.unique(np.quantile(seen, THRESHOLD_QUANTILES, method="lower"))
+                specs += [("threshold", (name,), float(t)) for t in levels]
     return specs
 
 

@@ -27,7 +27,6 @@ import numpy as np
 
 from keel.errors import InputError
 from keel.experts import RUBRIC_PREFIX, Judged, Snapshot, texts, votes
-from keel.experts.snapshot import Floats
 from keel.judges import Rule, choose_rule
 from keel.ledger import Appended, Ledger
 from keel.mix.dedup import dedup
@@ -101,7 +100,7 @@ def _gate(
     if policy.gate == "none":
         return [True] * len(pool), None, "no gate: every synthetic record is a candidate"
     judges = snap.judges([*anchors, *pool])
-    pool_v, _ = votes(pool, judges)
+    pool_v, pool_s = votes(pool, judges)
     if policy.gate == "judges":
         with np.errstate(invalid="ignore"):
             share = np.nanmean(pool_v, axis=0) if judges else np.zeros(len(pool))
@@ -110,16 +109,16 @@ def _gate(
     if not judges or not anchors:
         why = "no AI verdicts" if not judges else "no expert anchors with AI verdicts"
         return [False] * len(pool), None, f"gate closed: {why} to choose a rule on"
-    anchor_v, _ = votes(anchors, judges)
+    anchor_v, anchor_s = votes(anchors, judges)
     labels = np.array([1.0 if a.adopted else 0.0 for a in anchors])
-    # Vote rules only: choose_rule enumerates score thresholds separately on anchors and pool,
-    # which pairs them up only when both hold the same score levels.
     best, _ = choose_rule(
         judges,
         labels,
         anchor_v,
         pool_v,
         target_precision=policy.target_precision,
+        anchor_scores=anchor_s,
+        pool_scores=pool_s,
         alpha=1 - policy.confidence,
     )
     if best is None:
@@ -132,19 +131,13 @@ def _gate(
             ),
         )
     return (
-        _keeps(best, judges, pool_v),
+        [bool(k) for k in best.keeps(judges, pool_v, pool_s)],
         best,
         (
             f"corrected gate: {best.describe()} (precision lower bound {best.lower_bound:.3f} "
             f"on {best.kept_anchors} kept of {len(anchors)} anchors)"
         ),
     )
-
-
-def _keeps(rule: Rule, judges: Sequence[str], v: Floats) -> list[bool]:
-    """Apply a vote rule of `keel.judges.choose_rule` to (judges × items) votes."""
-    rows = [judges.index(name) for name in rule.judges]
-    return [bool(k) for k in np.nan_to_num(v[rows]).sum(axis=0) >= rule.value]
 
 
 def build_mix(ledger: Ledger, policy: MixPolicy, *, flagged: Collection[EntryId] = ()) -> MixPlan:
