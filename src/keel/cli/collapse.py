@@ -22,8 +22,8 @@ from keel.collapse.watch import (
     read_texts,
     watch,
 )
-from keel.errors import InputError, RedactedError
-from keel.records import Record
+from keel.errors import InputError
+from keel.experts import Snapshot, texts
 from keel.text import load_fortunes
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
@@ -44,22 +44,24 @@ def _reference(ref: str) -> list[str]:
 
 def _ledger_generations(ctx: typer.Context) -> list[Generation]:
     """Records grouped by their `generation` field, with their origins (a full log scan)."""
-    texts: dict[int, list[str]] = {}
+    by_generation: dict[int, list[str]] = {}
     origins: dict[int, list[str | None]] = {}
     with open_ledger(ctx) as led:
-        for loc in led.iter_located():
-            e = loc.entry
-            if isinstance(e, Record) and e.generation is not None and e.payload.type == "text":
-                try:
-                    data = led.payload(e.payload.sha256)
-                except RedactedError:
-                    continue
-                texts.setdefault(e.generation, []).append(data.decode())
-                origins.setdefault(e.generation, []).append(e.origin)
-    if not texts:
+        items = [
+            j
+            for j in Snapshot.load(led).records
+            if j.record.generation is not None and j.record.payload.type == "text"
+        ]
+        for j, text in zip(items, texts(led, items), strict=True):
+            g = j.record.generation
+            if text is not None and g is not None:
+                by_generation.setdefault(g, []).append(text)
+                origins.setdefault(g, []).append(j.record.origin)
+    if not by_generation:
         raise InputError("the ledger holds no text records with a generation number")
     return [
-        Generation(f"generation {g}", tuple(texts[g]), tuple(origins[g])) for g in sorted(texts)
+        Generation(f"generation {g}", tuple(by_generation[g]), tuple(origins[g]))
+        for g in sorted(by_generation)
     ]
 
 

@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from keel.cli._common import emit_json, err, fit_table, open_ledger, out, progress, settings
-from keel.errors import InputError, RedactedError
+from keel.errors import InputError
+from keel.experts import Snapshot, texts
 from keel.judges import (
     Audit,
     Columns,
@@ -42,7 +43,7 @@ from keel.judges import (
 from keel.judges.report import fmt
 from keel.ledger import Ledger
 from keel.models import DEFAULT_KEY_ENV, ServedModel
-from keel.records import Record, Verdict
+from keel.records import Record
 
 app = typer.Typer(help="Judge audit: evaluation personalities, and correction with human anchors.")
 
@@ -414,17 +415,14 @@ class _Scan:
 
 
 def _scan(led: Ledger) -> _Scan:
+    snap = Snapshot.load(led)
+    items = [j for j in snap.records if j.record.payload.type == "text"]
     records: dict[str, tuple[Record, str]] = {}
     judged_by: dict[str, set[str]] = {}
-    for loc in led.iter_located():
-        e = loc.entry
-        if isinstance(e, Verdict):
-            judged_by.setdefault(e.record, set()).add(e.judge)
-        elif isinstance(e, Record) and e.payload.type == "text":
-            try:
-                records[loc.id] = (e, led.payload(e.payload.sha256).decode())
-            except RedactedError:
-                continue
+    for j, text in zip(items, texts(led, items), strict=True):
+        if text is not None:
+            records[j.id] = (j.record, text)
+            judged_by[j.id] = {v.judge for v in (*j.ai, *j.expert)}
     human = [t for r, t in records.values() if r.origin in ("human", "expert")]
     return _Scan(records, judged_by, human)
 
