@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable, Sequence
-from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from extra_modules import need
 from keel.collapse.embed import embedder
 from keel.collapse.metrics import MetricsConfig, Reference, measure
 from keel.text import load_fortunes
@@ -18,22 +16,12 @@ from keel.text import load_fortunes
 pytestmark = pytest.mark.extra
 
 
-def need(module: str) -> ModuleType:
-    """Import an extra's module; skip without it, unless CI said the extras are installed."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        if os.environ.get("KEEL_REQUIRE_EXTRAS") == "1":
-            raise
-        pytest.skip(f"{module} is not installed: `make test-extras` installs the [embed] extra")
-
-
 Embed = Callable[[Sequence[str]], npt.NDArray[np.float64]]
 
 
 @pytest.fixture(scope="module")
 def minilm() -> Embed:
-    need("sentence_transformers")
+    need("sentence_transformers", "embed")
     return embedder("minilm").fit(["fit needs", "nothing from", "the reference"])
 
 
@@ -53,7 +41,7 @@ def test_sentence_embeddings_put_paraphrases_together(minilm: Embed) -> None:
 
 
 def test_collapsed_corpus_scores_lower_in_sentence_space() -> None:
-    need("sentence_transformers")
+    need("sentence_transformers", "embed")
     human = list(load_fortunes())[:600]
     reference = Reference.build(
         human[:300], config=MetricsConfig(embed_sample=300), embedder=embedder("minilm")

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from keel import __version__
-from keel.cli import _common, collapse, ingest, judge, ledger, mix
+from keel.cli import _common, collapse, ingest, judge, ledger, loop, mix
 from keel.errors import KeelError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app = typer.Typer(
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(judge.app, name="judge")
 app.add_typer(mix.app, name="mix")
+app.add_typer(loop.app, name="loop")
+app.command("demo")(loop.demo_command)
 app.command("ingest")(ingest.ingest_command)
 app.command("watch")(collapse.watch_command)
 app.command("simulate")(collapse.simulate_command)

@@ -32,17 +32,22 @@ from keel.collapse.simulate import (
     theory,
     zipf_law,
 )
+from keel.collapse.watch import Generation, Thresholds, Watcher, WatchReport, watch
 
 __all__ = [
     "CollapseMetrics",
     "Corpus",
     "Embedder",
+    "Generation",
     "HashingEmbedder",
     "MetricsConfig",
     "Reference",
     "SentenceEmbedder",
     "Simulation",
     "SimulationResult",
+    "Thresholds",
+    "WatchReport",
+    "Watcher",
     "distinct_n",
     "embedder",
     "entropy",
@@ -59,5 +64,6 @@ __all__ = [
     "simulate",
     "theory",
     "vendi_score",
+    "watch",
     "zipf_law",
 ]

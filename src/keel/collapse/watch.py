@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -198,6 +198,72 @@ def verdict(
     return "early-collapse", (why, extra)
 
 
+@dataclass(slots=True)
+class Watcher:
+    """A watch fed one generation at a time (a loop watches as it goes); `add` in the same
+    order gives exactly the reports of `watch` over all the generations at once."""
+
+    anchor: Reference
+    holdout: list[str]
+    thresholds: Thresholds
+    rng: np.random.Generator
+    reports: list[GenerationReport] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        reference: Sequence[str],
+        *,
+        thresholds: Thresholds | None = None,
+        config: MetricsConfig | None = None,
+        embedder: Embedder | None = None,
+    ) -> Watcher:
+        """Split the human reference (seeded) into the anchor and the same-size baselines' pool."""
+        if len(reference) < 20:
+            raise InputError(
+                f"the reference has {len(reference)} texts; the watch needs at least 20"
+            )
+        cfg = config or MetricsConfig()
+        rng = np.random.default_rng(cfg.seed)
+        order = rng.permutation(len(reference))
+        half = len(reference) // 2
+        anchor = Reference.build(
+            [reference[i] for i in order[:half]], config=cfg, embedder=embedder
+        )
+        holdout = [reference[i] for i in order[half:]]
+        return cls(anchor, holdout, thresholds or Thresholds(), rng)
+
+    def add(self, gen: Generation) -> GenerationReport:
+        """Measure `gen` and a same-size human baseline; the trend compares with the last one."""
+        if not gen.texts:
+            raise InputError(f"generation {gen.name} has no texts")
+        rng, holdout = self.rng, self.holdout
+        size = min(len(gen.texts), len(holdout))
+        mine = [gen.texts[i] for i in np.sort(rng.choice(len(gen.texts), size, replace=False))]
+        human = [holdout[i] for i in np.sort(rng.choice(len(holdout), size, replace=False))]
+        m, b = measure(mine, self.anchor), measure(human, self.anchor)
+        ratios = {k: _ratio(getattr(m, f), getattr(b, f)) for k, f in RATIOS.items()}
+        se = tail_ratio_se(m.tail_retention, b.tail_retention, m.tail_types)
+        if self.reports:
+            before, se_before = self.reports[-1].ratios["tail"], self.reports[-1].tail_se
+        else:
+            before = 1.0
+            se_before = tail_ratio_se(b.tail_retention, b.tail_retention, b.tail_types)
+        change = ratios["tail"] - before
+        spread = math.hypot(se, se_before)
+        z = change / spread if spread > 0 else float("nan")
+        v, reasons = verdict(ratios, z, self.thresholds)
+        report = GenerationReport(gen.name, gen.alpha, m, b, ratios, v, reasons, se, change, z)
+        self.reports.append(report)
+        return report
+
+    def report(self) -> WatchReport:
+        """Every generation added so far."""
+        return WatchReport(
+            tuple(self.reports), self.thresholds, len(self.anchor.corpus), len(self.holdout)
+        )
+
+
 def watch(
     generations: Sequence[Generation],
     reference: Sequence[str],
@@ -209,38 +275,10 @@ def watch(
     """Measure every generation and its same-size human baseline against the anchor."""
     if not generations:
         raise InputError("no generations to watch: give at least one folder, file or generation")
-    if len(reference) < 20:
-        raise InputError(f"the reference has {len(reference)} texts; the watch needs at least 20")
-    cfg = config or MetricsConfig()
-    t = thresholds or Thresholds()
-    rng = np.random.default_rng(cfg.seed)
-    order = rng.permutation(len(reference))
-    half = len(reference) // 2
-    anchor = Reference.build([reference[i] for i in order[:half]], config=cfg, embedder=embedder)
-    holdout = [reference[i] for i in order[half:]]
-    reports: list[GenerationReport] = []
+    w = Watcher.start(reference, thresholds=thresholds, config=config, embedder=embedder)
     for gen in generations:
-        if not gen.texts:
-            raise InputError(f"generation {gen.name} has no texts")
-        size = min(len(gen.texts), len(holdout))
-        mine = [gen.texts[i] for i in np.sort(rng.choice(len(gen.texts), size, replace=False))]
-        human = [holdout[i] for i in np.sort(rng.choice(len(holdout), size, replace=False))]
-        m, b = measure(mine, anchor), measure(human, anchor)
-        ratios = {k: _ratio(getattr(m, f), getattr(b, f)) for k, f in RATIOS.items()}
-        se = tail_ratio_se(m.tail_retention, b.tail_retention, m.tail_types)
-        if reports:
-            before, se_before = reports[-1].ratios["tail"], reports[-1].tail_se
-        else:
-            before = 1.0
-            se_before = tail_ratio_se(b.tail_retention, b.tail_retention, b.tail_types)
-        change = ratios["tail"] - before
-        spread = math.hypot(se, se_before)
-        z = change / spread if spread > 0 else float("nan")
-        v, reasons = verdict(ratios, z, t)
-        reports.append(
-            GenerationReport(gen.name, gen.alpha, m, b, ratios, v, reasons, se, change, z)
-        )
-    return WatchReport(tuple(reports), t, half, len(holdout))
+        w.add(gen)
+    return w.report()
 
 
 def _ratio(a: float, b: float) -> float:

@@ -218,11 +218,13 @@ def review_generation(
     reliability: Mapping[str, float] | None = None,
     random_share: float = 0.25,
     seed: int = 0,
+    snapshot: Snapshot | None = None,
 ) -> ReviewOutcome:
     """Send up to `budget` synthetic records of `generation` (all generations when None) to
     `reviewer` and log the decisions as expert verdicts. Records already reviewed count
-    against the budget, so re-running a finished step adds nothing (resumable)."""
-    snap = Snapshot.load(ledger)
+    against the budget, so re-running a finished step adds nothing (resumable). `snapshot`,
+    an earlier snapshot of the ledger, saves reading the entries it already holds."""
+    snap = Snapshot.load(ledger, snapshot)
     scope = [
         j
         for j in snap.records

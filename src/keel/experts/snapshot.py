@@ -11,7 +11,7 @@ verdict in the log stands (a later review supersedes an earlier one).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -72,32 +72,46 @@ def ai_vote(v: Verdict) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Every record of a ledger with its verdicts, in log order, and an index by id."""
+    """Every record of a ledger with its verdicts, in log order, and an index by id; `size` is
+    the number of log entries read."""
 
     records: tuple[Judged, ...]
     by_id: Mapping[EntryId, int]
+    size: int = 0
+    pending: Mapping[EntryId, tuple[tuple[Verdict, ...], tuple[Verdict, ...]]] = field(
+        default_factory=dict
+    )
+    """(AI, expert) verdicts on records not in the log yet, kept until their record arrives."""
 
     @classmethod
-    def load(cls, ledger: Ledger) -> Snapshot:
-        """Read the whole log once (records first seen, verdicts attached to their record)."""
-        records: list[Record] = []
-        ids: list[EntryId] = []
-        indexes: list[int] = []
-        ai: dict[EntryId, list[Verdict]] = {}
-        expert: dict[EntryId, list[Verdict]] = {}
-        for loc in ledger.iter_located():
+    def load(cls, ledger: Ledger, base: Snapshot | None = None) -> Snapshot:
+        """Read the log once (records first seen, verdicts attached to their record); with
+        `base`, a snapshot of the same ledger taken earlier, read only the entries after it."""
+        records = list(base.records) if base else []
+        by_id = dict(base.by_id) if base else {}
+        pending = dict(base.pending) if base else {}
+        size = base.size if base else 0
+        for loc in ledger.iter_located(size):
             e = loc.entry
-            if isinstance(e, Record):
-                records.append(e)
-                ids.append(loc.id)
-                indexes.append(loc.index)
+            size = loc.index + 1
+            if isinstance(e, Record) and loc.id not in by_id:
+                by_id[loc.id] = len(records)
+                records.append(Judged(loc.id, loc.index, e, *pending.pop(loc.id, ((), ()))))
             elif isinstance(e, Verdict):
-                (expert if e.judge_kind == "expert" else ai).setdefault(e.record, []).append(e)
-        judged = tuple(
-            Judged(i, x, r, tuple(ai.get(i, ())), tuple(expert.get(i, ())))
-            for i, x, r in zip(ids, indexes, records, strict=True)
-        )
-        return cls(judged, {j.id: n for n, j in enumerate(judged)})
+                pos = by_id.get(e.record)
+                if pos is None:
+                    ai, expert = pending.get(e.record, ((), ()))
+                else:
+                    ai, expert = records[pos].ai, records[pos].expert
+                if e.judge_kind == "expert":
+                    expert = (*expert, e)
+                else:
+                    ai = (*ai, e)
+                if pos is None:
+                    pending[e.record] = (ai, expert)
+                else:
+                    records[pos] = replace(records[pos], ai=ai, expert=expert)
+        return cls(tuple(records), by_id, size, pending)
 
     def get(self, ref: EntryId) -> Judged:
         pos = self.by_id.get(ref)

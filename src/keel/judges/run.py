@@ -27,7 +27,7 @@ import numpy.typing as npt
 import orjson
 
 from keel.errors import ConfigError, InputError
-from keel.models import ChatRequest, NGramModel, Sampling, ServedModel
+from keel.models import ChatRequest, NGramModel, Sampling, ServedModel, TextModel
 from keel.records import JudgeKind, Verdict, sha256_hex, verdict
 from keel.text import tokenize
 
@@ -182,7 +182,7 @@ Statistic = Callable[[Sequence[str]], FloatArray]
 class MeanLogLikelihood:
     """L(x) = (1/T) Σ_t ln p(w_t | h_t) over the T tokens of x and its end, under `model`."""
 
-    model: NGramModel
+    model: TextModel
     name: str = "mean log-likelihood per token"
 
     def __call__(self, texts: Sequence[str]) -> FloatArray:
@@ -235,9 +235,10 @@ class CalibratedJudge:
         ]
 
 
-def _calibrated(
+def calibrated(
     judge_id: str, statistic: Statistic, name: str, texts: Sequence[str], alpha: float
 ) -> CalibratedJudge:
+    """An offline judge of `statistic` calibrated on the human `texts`."""
     if not 0 < alpha < 1:
         raise ConfigError(f"the acceptance threshold alpha must be in (0, 1), got {alpha}")
     n = len(texts)
@@ -269,7 +270,7 @@ def likelihood_judge(
     train = [human[i] for i in order_[n_cal:]]
     held = [human[i] for i in order_[:n_cal]]
     stat = MeanLogLikelihood(NGramModel.train(train, order=order))
-    return _calibrated(judge_id or f"ngram{order}-human", stat, stat.name, held, alpha)
+    return calibrated(judge_id or f"ngram{order}-human", stat, stat.name, held, alpha)
 
 
 def repetition_judge(
@@ -279,7 +280,7 @@ def repetition_judge(
     if n < 1:
         raise ConfigError(f"distinct-n needs n >= 1, got {n}")
     stat = DistinctN(n, f"distinct-{n}")
-    return _calibrated(judge_id or f"distinct{n}-human", stat, stat.name, human, alpha)
+    return calibrated(judge_id or f"distinct{n}-human", stat, stat.name, human, alpha)
 
 
 # -- running and recording ---------------------------------------------------------------------

@@ -576,9 +576,9 @@ class Ledger:
             if isinstance(loc.entry, Redaction)
         }
 
-    def iter_located(self) -> Iterator[Located]:
-        """Every entry in log order."""
-        for row in self.store.iter_entries():
+    def iter_located(self, start: int = 0) -> Iterator[Located]:
+        """Every entry in log order, from index `start`."""
+        for row in self.store.iter_entries(start):
             yield _located(row)
 
 

@@ -140,10 +140,17 @@ def _gate(
     )
 
 
-def build_mix(ledger: Ledger, policy: MixPolicy, *, flagged: Collection[EntryId] = ()) -> MixPlan:
+def build_mix(
+    ledger: Ledger,
+    policy: MixPolicy,
+    *,
+    flagged: Collection[EntryId] = (),
+    snapshot: Snapshot | None = None,
+) -> MixPlan:
     """Choose the next training set from the ledger by `policy` (the module docstring's steps);
-    `flagged` names records a policy outside the ledger declares degenerate."""
-    snap = Snapshot.load(ledger)
+    `flagged` names records a policy outside the ledger declares degenerate; `snapshot`, an
+    earlier snapshot of the ledger, saves reading the entries it already holds."""
+    snap = Snapshot.load(ledger, snapshot)
     bad = tainted(snap, flagged) if policy.lineage else frozenset[EntryId]()
     counts: Counter[str] = Counter(records=len(snap.records))
     verified: list[Judged] = []

@@ -10,6 +10,7 @@ from keel.models.served import (
     Sampling,
     ServedModel,
 )
+from keel.models.textmodel import TextModel
 
 __all__ = [
     "DEFAULT_KEY_ENV",
@@ -19,5 +20,6 @@ __all__ = [
     "ResponseCache",
     "Sampling",
     "ServedModel",
+    "TextModel",
     "perplexity",
 ]

@@ -28,8 +28,9 @@ after a few rounds are drawn from their explicit (masked) group. Cost: O(levels)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -234,13 +235,21 @@ class NGramModel:
         *,
         temperature: float = 1.0,
         max_tokens: int = 60,
+        prefixes: Sequence[IdArray] | None = None,
     ) -> list[IdArray]:
-        """`count` texts as id arrays (without <s>/</s>), stopping at </s> or `max_tokens`."""
+        """`count` texts as id arrays (without <s>/</s>), stopping at </s> or `max_tokens`;
+        with `prefixes` (one per text), text i continues prefixes[i] (not included)."""
         if temperature <= 0:
             raise ConfigError(f"temperature must be > 0, got {temperature}")
         tables = self.tempered(temperature)
         pad = self.order - 1
         history = np.full((count, pad), BOS_ID, dtype=np.int64)
+        if prefixes is not None:
+            if len(prefixes) != count:
+                raise ConfigError(f"{len(prefixes)} prompts for {count} texts: give one per text")
+            for i, p in enumerate(prefixes):
+                tail = p[max(len(p) - pad, 0) :]
+                history[i, pad - len(tail) :] = tail
         out = np.full((count, max_tokens), EOS_ID, dtype=np.int64)
         live = np.arange(count)
         for step in range(max_tokens):
@@ -262,18 +271,49 @@ class NGramModel:
         seed: int | np.random.Generator = 0,
         temperature: float = 1.0,
         max_tokens: int = 60,
+        prompts: Sequence[Sequence[str]] | None = None,
     ) -> list[list[str]]:
-        """`count` sampled texts as token lists; the same seed gives the same texts."""
+        """`count` sampled texts as token lists; the same seed gives the same texts. With
+        `prompts` (token lists, one per text), text i is prompts[i] and its continuation;
+        prompt words outside the vocabulary stay in the text and read as <unk> in the history."""
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        ids = self.sample_ids(count, rng, temperature=temperature, max_tokens=max_tokens)
-        return [self.vocab.decode(s) for s in ids]
+        prefixes = None if prompts is None else [self.vocab.encode(p) for p in prompts]
+        ids = self.sample_ids(
+            count, rng, temperature=temperature, max_tokens=max_tokens, prefixes=prefixes
+        )
+        out = [self.vocab.decode(s) for s in ids]
+        return out if prompts is None else [[*p, *t] for p, t in zip(prompts, out, strict=True)]
 
     def generate(
-        self, count: int, *, seed: int = 0, temperature: float = 1.0, max_tokens: int = 60
+        self,
+        count: int,
+        *,
+        seed: int = 0,
+        temperature: float = 1.0,
+        max_tokens: int = 60,
+        prompts: Sequence[str] | None = None,
     ) -> list[str]:
-        """`count` sampled texts, detokenised (`keel.text.detokenize`)."""
-        toks = self.sample(count, seed=seed, temperature=temperature, max_tokens=max_tokens)
+        """`count` sampled texts, detokenised (`keel.text.detokenize`); `prompts` as in
+        `sample`, given as strings."""
+        toks = self.sample(
+            count,
+            seed=seed,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            prompts=None if prompts is None else [tokenize(p) for p in prompts],
+        )
         return [detokenize(t) for t in toks]
+
+    def digest(self) -> str:
+        """SHA-256 (hex) over the order, the vocabulary and every level's arrays, in order."""
+        h = hashlib.sha256(f"ngram:{self.order}\n".encode())
+        h.update("\n".join(self.vocab.tokens).encode())
+        for lev in self.levels:
+            for f in fields(Level):
+                value = getattr(lev, f.name)
+                h.update(value.tobytes() if isinstance(value, np.ndarray) else repr(value).encode())
+        h.update(self.unigram.tobytes())
+        return h.hexdigest()
 
     def tempered(self, temperature: float) -> tuple[Tempered, ...]:
         """The sampling tables at temperature T: the base (all words), then one per level."""

@@ -5,7 +5,7 @@ All text passed in is escaped here, so callers hand over plain strings.
 """
 
 from keel.report.charts import Point, Series, bar_chart, heatmap, line_chart, scatter_chart
-from keel.report.html import Section, page, paragraph, table, write_page
+from keel.report.html import Section, page, paragraph, preformatted, table, write_page
 
 __all__ = [
     "Point",
@@ -16,6 +16,7 @@ __all__ = [
     "line_chart",
     "page",
     "paragraph",
+    "preformatted",
     "scatter_chart",
     "table",
     "write_page",

@@ -23,6 +23,7 @@ svg.chart text { font: 12px system-ui, sans-serif; fill: #222; }
 svg.chart text.title { font-size: 14px; font-weight: 600; }
 svg.chart .axis { stroke: #444; } svg.chart .grid { stroke: #e8e8e8; }
 svg.chart .ref { stroke: #999; stroke-dasharray: 4 3; } svg.chart .err { stroke: #222; }
+pre { background: #f6f6f6; padding: 0.6em 0.8em; overflow-x: auto; font-size: 0.85em; }
 footer { margin-top: 3em; color: #777; font-size: 0.85em; }
 """
 
@@ -38,6 +39,11 @@ class Section:
 def paragraph(text: str) -> str:
     """A paragraph of plain text."""
     return f"<p>{escape(text)}</p>"
+
+
+def preformatted(text: str) -> str:
+    """Text shown exactly as given, in a monospace block (signed notes, receipts, commands)."""
+    return f"<pre>{escape(text)}</pre>"
 
 
 def _cell(value: object) -> str:

