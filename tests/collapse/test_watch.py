@@ -16,6 +16,7 @@ from keel.collapse.watch import (
     Generation,
     GenerationReport,
     Thresholds,
+    Watcher,
     read_generations,
     tail_ratio_se,
     verdict,
@@ -99,3 +100,13 @@ def test_watch_needs_generations_and_a_reference() -> None:
         watch([], ["x"] * 50)
     with pytest.raises(InputError):
         watch([Generation("g", ("a",))], ["x"] * 5)
+
+
+def test_a_watcher_fed_one_generation_at_a_time_equals_the_batch_watch() -> None:
+    human = load_fortunes()[:600]
+    gens = [Generation(f"g{i}", tuple(human[100 * i : 100 * i + 80])) for i in range(3)]
+    batch = watch(gens, human[300:])
+    w = Watcher.start(human[300:])
+    for g in gens:
+        w.add(g)
+    assert w.report() == batch

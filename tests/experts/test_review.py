@@ -24,7 +24,7 @@ from keel.experts import (
     uncertainty,
 )
 from keel.ledger import Ledger
-from keel.records import EntryId
+from keel.records import EntryId, entry_bytes, entry_id, text_record, verdict
 from mix_scenario import build
 
 
@@ -147,3 +147,26 @@ def test_decisions_must_answer_the_items() -> None:
         decision_verdicts(batch, [stray])
     ((v, data),) = decision_verdicts(batch[:1], [Decision(batch[0].record, False, "ana", "off")])
     assert (v.label, v.score, v.judge_kind, data) == ("reject", 0.0, "expert", b"off")
+
+
+def test_a_snapshot_read_on_top_of_an_earlier_one_equals_a_full_read(ledger: Ledger) -> None:
+    first = [text_record(f"text {i}", "human") for i in range(5)]
+    later, later_bytes = text_record("logged after its verdict", "synthetic")
+    later_id = entry_id(entry_bytes(later))
+    steps = [
+        lambda: ledger.append(first),
+        lambda: ledger.append([verdict(a.id, "j", "ai", label="accept") for a in ledger.recent(5)]),
+        lambda: ledger.append(
+            [verdict(later_id, "j", "ai", label="reject")], allow_unknown_refs=True
+        ),
+        lambda: ledger.append([(later, later_bytes)]),
+        lambda: ledger.append([verdict(later_id, "e", "expert", label="accept")]),
+    ]
+    snap = None
+    for step in steps:
+        step()
+        snap = Snapshot.load(ledger, snap)
+        assert snap == Snapshot.load(ledger)
+    assert snap is not None and snap.size == ledger.size
+    late = snap.get(later_id)
+    assert [v.judge for v in late.ai] == ["j"] and late.adopted is True

@@ -4,6 +4,8 @@ and log-likelihoods."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -122,3 +124,25 @@ def test_training_on_strings_tokenises_them_like_keel_text() -> None:
     text = ["the", "cat", "sat"]
     assert from_strings.text_log_likelihood(text) == from_tokens.text_log_likelihood(text)
     assert from_strings.text_log_likelihood("The cat sat") == from_strings.text_log_likelihood(text)
+
+
+def test_prompts_are_continued_under_their_context(model: NGramModel) -> None:
+    prompts = ["the cat", "rare words like", "zebras unknown", ""]
+    texts = model.generate(len(prompts), seed=4, prompts=prompts, max_tokens=5)
+    for prompt, text in zip(prompts, texts, strict=True):
+        toks, given = tokenize(text), tokenize(prompt)
+        assert toks[: len(given)] == given
+        assert len(toks) - len(given) <= 5
+    # the prompt is the context: after "words like" the model has seen only "sesquipedalian"
+    many = model.generate(200, seed=5, prompts=["rare words like"] * 200, max_tokens=1)
+    top, count = Counter(many).most_common(1)[0]
+    assert top == "rare words like sesquipedalian" and count > 100
+    with pytest.raises(ConfigError, match="one per text"):
+        model.generate(2, prompts=["the"])
+
+
+def test_digest_identifies_the_trained_parameters() -> None:
+    a = NGramModel.train(TEXTS, order=3)
+    assert a.digest() == NGramModel.train(TEXTS, order=3).digest()
+    assert a.digest() != NGramModel.train(TEXTS[1:], order=3).digest()
+    assert a.digest() != NGramModel.train(TEXTS, order=2).digest()

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 from keel.errors import ConfigError
 from keel.mix import MixPolicy
+from keel.models import DEFAULT_KEY_ENV
 
 GeneratorKind = Literal["ngram", "transformer"]
 JudgeKind = Literal["likelihood", "repetition", "llm"]
@@ -77,7 +78,7 @@ class JudgeConfig:
     base_url: str = ""
     model: str = ""
     rubric: str = ""
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = DEFAULT_KEY_ENV
     concurrency: int = 16
 
     def __post_init__(self) -> None:

@@ -498,7 +498,7 @@ class _Loop:
             jc.model,
             api_key_env=jc.api_key_env,
             concurrency=jc.concurrency,
-            cache=self.cfg.ledger.with_suffix(".responses.db"),
+            cache=self.cfg.ledger.with_suffix(".llm-cache.sqlite"),
         )
         return LLMJudge(served, Rubric.load(Path(jc.rubric)), jc.name)
 

@@ -43,7 +43,12 @@ def _table(data: Mapping[str, Any], path: tuple[str, ...]) -> list[str]:
 
 def _key(k: str) -> str:
     bare = k and all(c.isascii() and (c.isalnum() or c in "-_") for c in k)
-    return k if bare else json.dumps(k, ensure_ascii=False)
+    return k if bare else _string(k)
+
+
+def _string(s: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, plus DEL, which TOML wants escaped."""
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _scalar(v: object, key: str) -> str:
@@ -56,7 +61,7 @@ def _scalar(v: object, key: str) -> str:
             raise ConfigError(f"{key}: TOML configs hold finite numbers, got {v}")
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _string(v)
     if isinstance(v, list):
         return "[" + ", ".join(_scalar(x, key) for x in v) + "]"
     raise ConfigError(f"{key}: cannot write {type(v).__name__} {v!r} to TOML")

@@ -1,0 +1,204 @@
+"""The loop on a real ledger: every step logged with its lineage, and resuming after a crash at
+any step gives exactly the ledger of an uninterrupted run (same entries, same tree root)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import keel.loop.run as loop_run
+from keel.errors import ConfigError, KeelError
+from keel.experts import Snapshot, texts
+from keel.ledger import Ledger, verify
+from keel.loop import LoopResult, Step, load_config, run_loop
+from keel.mix import read_mix
+from keel.models import NGramModel
+from keel.records import Mix, Run, text_record
+from openai_server import judge_by_keyword, serve
+from small_loop import write_loop
+
+
+class CrashError(Exception):
+    """Raised from the progress callback to stop the loop right after a step."""
+
+
+def entries(db: Path) -> tuple[int, bytes, list[bytes]]:
+    with Ledger.open(db, create=False) as led:
+        return led.size, led.root(), [loc.raw for loc in led.iter_located()]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopResult, Path]:
+    """One uninterrupted run of the small loop."""
+    path = write_loop(tmp_path_factory.mktemp("reference"))
+    return run_loop(load_config(path)), path.parent / "keel.db"
+
+
+def test_every_step_is_logged_with_its_lineage(reference: tuple[LoopResult, Path]) -> None:
+    result, db = reference
+    with Ledger.open(db, create=False) as led:
+        snap = Snapshot.load(led)
+        by_gen = Counter((j.record.origin, j.record.generation) for j in snap.records)
+        assert by_gen[("human", 0)] == 200
+        assert by_gen[("human", 1)] == by_gen[("human", 2)] == 40
+        mixes = [led.at(i) for i in led.store.entries_of_kind("mix")]
+        runs = [led.at(i).entry for i in led.store.entries_of_kind("run")]
+        assert sorted(m.entry.generation for m in mixes if isinstance(m.entry, Mix)) == [1, 2, 3]
+        assert len(runs) == 2
+        for g in (1, 2):
+            mine = [
+                j
+                for j in snap.records
+                if j.record.generation == g and j.record.origin == "synthetic"
+            ]
+            assert 290 <= len(mine) <= 300  # identical samples of one parent are one record
+            trained_on = next(
+                m for m in mixes if isinstance(m.entry, Mix) and m.entry.generation == g
+            )
+            members = {m.id for m in read_mix(led, trained_on.id).members}
+            # each text continues a member of the mix its model was trained on
+            assert all(len(j.record.parents) == 1 and j.record.parents[0] in members for j in mine)
+            run = next(r for r in runs if isinstance(r, Run) and r.mix == trained_on.id)
+            assert mine[0].record.producer is not None
+            assert mine[0].record.producer.params["run"] == run.model == f"small-ngram/gen-{g}"
+            # every judge judged every record; the experts reviewed the budget
+            assert all({v.judge for v in j.ai} == {"ngram3-human", "distinct3-human"} for j in mine)
+            rubrics = Counter(j.expert[-1].rubric for j in mine if j.expert)
+            assert rubrics == {"keel-review/random": 30, "keel-review/uncertain": 30}
+        checkpoint = led.latest_checkpoint()
+        assert checkpoint is not None and checkpoint.size == led.size == result.ledger_size
+        assert verify(led.store, led.verifier()).ok
+    assert [g.generation for g in result.generations] == [0, 1, 2]
+    assert all(g.mix_counts["members_verified"] >= 40 for g in result.generations)
+    assert result.watch.generations[0].ratios["tail"] > 0.9  # generation 0 is human text
+
+
+@pytest.mark.parametrize(
+    "crash_at",
+    [
+        (1, "train"),
+        (1, "generate"),
+        (2, "judge"),
+        (2, "review"),
+        (2, "human"),
+        (2, "mix"),
+        (2, "watch"),
+    ],
+)
+def test_resume_after_a_crash_matches_an_uninterrupted_run(
+    tmp_path: Path, reference: tuple[LoopResult, Path], crash_at: tuple[int, str]
+) -> None:
+    path = write_loop(tmp_path)
+
+    def crash(step: Step) -> None:
+        if (step.generation, step.name) == crash_at and not step.skipped:
+            raise CrashError
+
+    with pytest.raises(CrashError):
+        run_loop(load_config(path), on_step=crash)
+    resumed = run_loop(load_config(path))
+    assert resumed.skipped_steps > 0
+    assert entries(tmp_path / "keel.db") == entries(reference[1])
+    assert [g.watch.ratios for g in resumed.generations] == [
+        g.watch.ratios for g in reference[0].generations
+    ]
+
+
+def test_a_finished_loop_reruns_without_appending(tmp_path: Path) -> None:
+    path = write_loop(tmp_path, generations=1)
+    first = run_loop(load_config(path))
+    again = run_loop(load_config(path))
+    assert again.ledger_size == first.ledger_size
+    assert again.skipped_steps == 1 + 1 + 6  # gen-0 human and mix; gen-1 train..mix
+    assert again.checkpoint == first.checkpoint
+
+
+def test_more_generations_extend_the_loop(
+    tmp_path: Path, reference: tuple[LoopResult, Path]
+) -> None:
+    path = write_loop(tmp_path, generations=1)
+    run_loop(load_config(path))
+    write_loop(tmp_path, generations=2)
+    run_loop(load_config(path))
+    assert entries(tmp_path / "keel.db") == entries(reference[1])
+
+
+def test_changed_settings_are_refused_on_resume(tmp_path: Path) -> None:
+    path = write_loop(tmp_path, generations=1)
+    run_loop(load_config(path))
+    write_loop(tmp_path, generations=1, seed=4)
+    with pytest.raises(ConfigError, match="other settings"):
+        run_loop(load_config(path))
+
+
+def test_a_ledger_the_loop_did_not_write_is_refused(tmp_path: Path) -> None:
+    path = write_loop(tmp_path)
+    with Ledger.open(tmp_path / "keel.db") as led:
+        led.append([text_record("someone else's record", "human")])
+    with pytest.raises(ConfigError, match="no loop wrote"):
+        run_loop(load_config(path))
+
+
+def test_a_retrained_model_must_reproduce_its_logged_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_loop(tmp_path, generations=1)
+
+    def crash(step: Step) -> None:
+        if step.name == "train" and step.generation == 1:
+            raise CrashError
+
+    with pytest.raises(CrashError):
+        run_loop(load_config(path), on_step=crash)
+
+    def other_model(cfg: Any, texts: list[str], seed: int) -> NGramModel:
+        return NGramModel.train(texts[1:], order=cfg.generator.order)
+
+    monkeypatch.setattr(loop_run, "train_model", other_model)
+    with pytest.raises(KeelError, match="does not reproduce the digest"):
+        run_loop(load_config(path))
+
+
+def test_a_corpus_too_small_for_the_loop_is_a_config_error(tmp_path: Path) -> None:
+    corpus = tmp_path / "human.txt"
+    corpus.write_text("".join(f"human text number {i}\n" for i in range(100)))
+    path = write_loop(
+        tmp_path, human={"corpus": "human.txt", "reference": 50, "initial": 40, "fresh": 10}
+    )
+    with pytest.raises(ConfigError, match=r"has 100 distinct texts; this loop needs 110"):
+        run_loop(load_config(path))
+
+
+def test_an_llm_judge_on_a_loopback_server_judges_every_record_once(tmp_path: Path) -> None:
+    rubric = tmp_path / "quality.toml"
+    rubric.write_text('id = "quality"\ntext = """Accept good texts."""\n')
+    with serve(judge_by_keyword) as fake:
+        path = write_loop(
+            tmp_path,
+            generations=1,
+            judges=[
+                {"kind": "likelihood", "alpha": 0.1},
+                {"kind": "llm", "base_url": fake.base_url, "model": "jm", "rubric": "quality.toml"},
+            ],
+            experts={"budget": 0},
+            mix={"alpha": 0.2, "size": 200, "gate": "judges"},
+        )
+        result = run_loop(load_config(path))
+        calls = fake.calls
+        assert calls == result.generations[1].records
+        run_loop(load_config(path))
+        assert fake.calls == calls  # resumed: nothing judged twice
+    with Ledger.open(tmp_path / "keel.db", create=False) as led:
+        snap = Snapshot.load(led)
+        judged = [j for j in snap.records if j.record.origin == "synthetic"]
+        text = texts(led, judged)
+    llm = [[v for v in j.ai if v.judge == "llm:jm"] for j in judged]
+    assert all(len(v) == 1 for v in llm)
+    # the server accepts exactly the texts that say "good"
+    assert [v[0].label == "accept" for v in llm] == ["good" in (t or "") for t in text]
+    assert {v.rubric for j in judged for v in j.ai if v.judge == "llm:jm"} == {
+        next(v.rubric for v in judged[0].ai if v.judge == "llm:jm")
+    }
