@@ -1,9 +1,9 @@
-# The two Quick-start commands: `make demo` (the main job) and `make test` (what CI runs).
+# The two Quick-start commands: `make demo` (the main job: `keel demo`) and `make test` (what CI runs).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-extras lint bench clean
+.PHONY: demo tour test test-extras lint bench clean
 
 $(BIN)/keel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,7 +11,10 @@ $(BIN)/keel: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,llm]'
 	touch $@
 
-demo: $(BIN)/keel  ## the ledger tour: ingest, lineage, checkpoint, receipt, erasure, tamper
+demo: $(BIN)/keel  ## three loops side by side; writes keel-demo/report.html
+	$(BIN)/keel demo
+
+tour: $(BIN)/keel  ## the ledger tour: ingest, lineage, checkpoint, receipt, erasure, tamper
 	KEEL=$(BIN)/keel bash docs/tour.sh
 
 lint: $(BIN)/keel
@@ -31,4 +34,4 @@ bench: $(BIN)/keel
 	$(BIN)/python benchmarks/bench_ledger.py
 
 clean:
-	rm -rf $(VENV) tour .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) tour keel-demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
