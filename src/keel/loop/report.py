@@ -130,18 +130,34 @@ def _audit(source: str, items: Sequence[Judged], judges: Sequence[str], n: int) 
     return audit(table_, n_resamples=n)
 
 
+def vocabulary(g: GenerationSummary) -> float:
+    """Distinct word types of the generation over those of a same-size human sample."""
+    return g.watch.metrics.support / g.watch.baseline.support
+
+
 def summary(arms: Sequence[LoopResult]) -> list[str]:
-    """The findings in sentences with numbers: each arm's last generation against its first."""
+    """The findings in sentences with numbers: each arm's last generation against its first,
+    then the last arm against the first (the demo: anchored against self-consuming)."""
     out = []
     for a in arms:
         first, last = a.generations[1].watch, a.generations[-1].watch
         out.append(
             f"{a.config.name}: after {a.generations[-1].generation} generations the data keeps "
             f"{last.ratios['tail']:.0%} of the human tail (generation 1: "
-            f"{first.ratios['tail']:.0%}), unigram entropy at {last.ratios['entropy']:.0%} of "
-            f"human text, JS divergence to the human reference "
-            f"{last.metrics.js_to_reference:.3f} (generation 1: "
+            f"{first.ratios['tail']:.0%}) and uses {last.metrics.support:,} distinct words, "
+            f"{vocabulary(a.generations[-1]):.0%} of a same-size human sample's; unigram "
+            f"entropy {last.ratios['entropy']:.0%} of human text; JS divergence to the human "
+            f"reference {last.metrics.js_to_reference:.3f} (generation 1: "
             f"{first.metrics.js_to_reference:.3f}); watch verdict: {last.verdict}."
+        )
+    if len(arms) > 1:
+        base, best = arms[0], arms[-1]
+        b, k = base.generations[-1], best.generations[-1]
+        out.append(
+            f"At generation {k.generation}, {best.config.name} keeps "
+            f"{k.watch.ratios['tail'] / b.watch.ratios['tail']:.1f}× the tail and "
+            f"{k.watch.metrics.support / b.watch.metrics.support:.1f}× the vocabulary of "
+            f"{base.config.name}."
         )
     return out
 
@@ -162,6 +178,12 @@ def write_report(
                     "docs/collapse.md has the formulas). Generation 0 is the human start."
                 ),
                 *(_by_generation(arms, title, _ratio(key), "ratio") for key, title in METRICS),
+                _by_generation(
+                    arms,
+                    "distinct words (support) over those of a same-size human sample",
+                    vocabulary,
+                    "ratio",
+                ),
                 _by_generation(
                     arms,
                     "JS divergence of unigram frequencies to the human reference",
