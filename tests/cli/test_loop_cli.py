@@ -86,7 +86,11 @@ def test_demo_writes_the_report_ledgers_and_a_receipt_that_verifies(
         assert (out / arm / "loop.toml").exists()
         assert cli.ok("ledger", "verify", db=out / arm / "keel.db").startswith("OK")
     assert "SIMULATED" in report and "<svg" in report and "tlog-proof" in report
-    assert len(doc["summary"]) == 3 and "tail" in doc["summary"][0]
+    assert len(doc["summary"]) == 4 and "tail" in doc["summary"][0]
+    assert (
+        "anchored keeps" in doc["summary"][3]
+        and "the vocabulary of self-consuming" in doc["summary"][3]
+    )
     r = doc["receipt"]
     cli.ok("ledger", "verify-proof", "--key", r["verifier_key"], r["bundle"], r["entry"])
     again = cli.json("demo", "--out", str(out), "--generations", "2")
