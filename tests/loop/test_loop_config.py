@@ -67,6 +67,10 @@ def _error(tmp_path: Path, **overrides: Any) -> str:
         ({"judges": [{"alpha": 0.1}]}, "[judges] needs the key 'kind'"),
         ({"judges": [{"kind": "llm"}]}, "an llm judge needs base_url, model and rubric"),
         ({"name": "two words"}, "the loop name 'two words' must be"),
+        (
+            {"generator": {"kind": "served", "base_url": "http://x/v1", "model": "m"}},
+            "kind = 'served' needs base_url, model and train_command",
+        ),
         ({"experts": {"budget": 0}}, "gate = 'corrected' chooses its rule on expert anchors"),
         ({"human": {"fresh": 0}}, "needs fresh human texts each generation"),
         (

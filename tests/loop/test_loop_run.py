@@ -3,6 +3,8 @@ any step gives exactly the ledger of an uninterrupted run (same entries, same tr
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -202,3 +204,77 @@ def test_an_llm_judge_on_a_loopback_server_judges_every_record_once(tmp_path: Pa
     assert {v.rubric for j in judged for v in j.ai if v.judge == "llm:jm"} == {
         next(v.rubric for v in judged[0].ai if v.judge == "llm:jm")
     }
+
+
+TRAINER = """
+import hashlib, json, sys
+mix, generation, log = sys.argv[1:4]
+data = open(mix, "rb").read()
+assert all(json.loads(line)["text"] for line in data.splitlines())
+with open(log, "a") as f:
+    f.write(generation + "\\n")
+print("fine-tuning on", mix)
+digest = hashlib.sha256(data).hexdigest()
+print(json.dumps({"model": f"tuned-{generation}", "artifact_sha256": digest}))
+"""
+
+
+def continuation(body: dict[str, Any]) -> str:
+    """A served model's answer: a few words, different for every seed."""
+    return f"and then it went on, draw {body.get('seed')}."
+
+
+def served_loop(tmp_path: Path, base_url: str, trainer: str = TRAINER) -> Path:
+    script = tmp_path / "trainer.py"
+    script.write_text(trainer)
+    command = f"{sys.executable} {script} {{mix}} {{generation}} {tmp_path / 'trained.log'}"
+    generator = {"kind": "served", "base_url": base_url, "model": "base", "samples": 50}
+    return write_loop(tmp_path, generator={**generator, "train_command": command})
+
+
+def test_a_served_model_trained_by_a_command_each_generation(tmp_path: Path) -> None:
+    with serve(continuation) as fake:
+        path = served_loop(tmp_path, fake.base_url)
+
+        def crash(step: Step) -> None:
+            if (step.generation, step.name) == (2, "judge") and not step.skipped:
+                raise CrashError
+
+        with pytest.raises(CrashError):
+            run_loop(load_config(path), on_step=crash)
+        calls = fake.calls
+        run_loop(load_config(path))
+        assert fake.calls == calls  # generation 2 was generated before the crash: not again
+        assert {b["model"] for b in fake.bodies} == {"tuned-1", "tuned-2"}
+    # each generation trained once, even across the crash
+    assert (tmp_path / "trained.log").read_text().split() == ["1", "2"]
+    with Ledger.open(tmp_path / "keel.db", create=False) as led:
+        runs = [led.at(i).entry for i in led.store.entries_of_kind("run")]
+        snap = Snapshot.load(led)
+        for g, run in enumerate(runs, start=1):
+            assert isinstance(run, Run) and run.model == f"tuned-{g}"
+            mix_file = tmp_path / "keel.db.mixes" / f"gen-{g}.jsonl"
+            assert run.artifact_sha256 == hashlib.sha256(mix_file.read_bytes()).hexdigest()
+            members = {m.id for m in read_mix(led, run.mix).members}
+            mine = [j for j in snap.records if j.record.generation == g and j.record.producer]
+            assert len(mine) == 50
+            assert all(j.record.parents[0] in members for j in mine)
+            assert {j.record.producer.params["run"] for j in mine if j.record.producer} == {
+                run.model
+            }
+
+
+@pytest.mark.parametrize(
+    ("trainer", "message"),
+    [
+        ("import sys; sys.exit('out of GPU memory')", "exited with 1 on .*out of GPU memory"),
+        ("print('done')", "must end its output with a JSON line"),
+    ],
+)
+def test_a_failing_training_command_stops_the_loop(
+    tmp_path: Path, trainer: str, message: str
+) -> None:
+    with serve(continuation) as fake:
+        path = served_loop(tmp_path, fake.base_url, trainer)
+        with pytest.raises(KeelError, match=message):
+            run_loop(load_config(path))

@@ -27,7 +27,7 @@ import numpy.typing as npt
 import orjson
 
 from keel.errors import ConfigError, InputError
-from keel.models import ChatRequest, NGramModel, Sampling, ServedModel, TextModel
+from keel.models import ChatRequest, NGramModel, Sampling, ServedModel
 from keel.records import JudgeKind, Verdict, sha256_hex, verdict
 from keel.text import tokenize
 
@@ -178,11 +178,17 @@ def conformal_p_values(calibration: FloatArray, values: FloatArray) -> FloatArra
 Statistic = Callable[[Sequence[str]], FloatArray]
 
 
+class Scorer(Protocol):
+    """A language model that gives ln p of each token of each text (and of its end marker)."""
+
+    def token_log_probs(self, texts: Sequence[str]) -> list[FloatArray]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class MeanLogLikelihood:
     """L(x) = (1/T) Σ_t ln p(w_t | h_t) over the T tokens of x and its end, under `model`."""
 
-    model: TextModel
+    model: Scorer
     name: str = "mean log-likelihood per token"
 
     def __call__(self, texts: Sequence[str]) -> FloatArray:

@@ -17,7 +17,7 @@ from keel.errors import ConfigError
 from keel.mix import MixPolicy
 from keel.models import DEFAULT_KEY_ENV
 
-GeneratorKind = Literal["ngram", "transformer"]
+GeneratorKind = Literal["ngram", "transformer", "served"]
 JudgeKind = Literal["likelihood", "repetition", "llm"]
 HumanPool = Literal["accumulated", "fresh"]
 Gate = Literal["corrected", "judges", "none"]
@@ -45,7 +45,9 @@ class HumanConfig:
 class GeneratorConfig:
     """The model retrained each generation: `samples` texts drawn at `temperature`, each
     continuing the first `prompt_tokens` tokens of a member of its training mix (its parent).
-    The transformer's settings are those of `keel.models.transformer.TransformerConfig`."""
+    `steps` is the transformer's (`keel.models.transformer.TransformerConfig`). A served model
+    (`base_url`, `model`) is trained by `train_command`, which keel runs each generation (see
+    `keel.loop.run`)."""
 
     kind: GeneratorKind = "ngram"
     order: int = 3
@@ -54,6 +56,11 @@ class GeneratorConfig:
     max_tokens: int = 60
     prompt_tokens: int = 2
     steps: int = 300
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = DEFAULT_KEY_ENV
+    concurrency: int = 16
+    train_command: str = ""
 
     def __post_init__(self) -> None:
         _at_least("generator", "order", self.order, 1)
@@ -63,6 +70,11 @@ class GeneratorConfig:
         _at_least("generator", "steps", self.steps, 1)
         if not self.temperature > 0:
             raise ConfigError(f"[generator] temperature must be > 0, got {self.temperature}")
+        if self.kind == "served" and not (self.base_url and self.model and self.train_command):
+            raise ConfigError(
+                "[generator] kind = 'served' needs base_url, model and train_command (the "
+                "command that trains the served model on each mix; docs/loop.md)"
+            )
 
 
 @dataclass(frozen=True, slots=True)

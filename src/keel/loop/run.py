@@ -25,11 +25,14 @@ with a different one is refused, except for a larger `generations`, which extend
 from __future__ import annotations
 
 import hashlib
+import shlex
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from keel import jsonl
 from keel.collapse import Generation, MetricsConfig, Watcher, WatchReport
@@ -57,8 +60,18 @@ from keel.ledger import Ledger
 from keel.loop.config import JudgeConfig, LoopConfig
 from keel.loop.truth import GroundTruth
 from keel.mix import build_mix, log_mix, read_mix
-from keel.models import NGramModel, ServedModel, TextModel
-from keel.records import JSON, Digest, EntryId, Mix, Producer, Run, canonical, text_record
+from keel.models import NGramModel, ServedGenerator, ServedModel, TextModel
+from keel.records import (
+    JSON,
+    Digest,
+    EntryId,
+    Mix,
+    Producer,
+    Run,
+    canonical,
+    is_hex_digest,
+    text_record,
+)
 from keel.text import detokenize, load_fortunes, tokenize
 
 STEPS = ("train", "generate", "judge", "review", "human", "mix", "watch", "checkpoint")
@@ -188,6 +201,60 @@ def train_model(cfg: LoopConfig, texts_: Sequence[str], seed: int) -> TextModel:
     from keel.models.transformer import TransformerConfig, TransformerModel
 
     return TransformerModel.train(texts_, TransformerConfig(steps=gen.steps), seed=seed)
+
+
+def train_served(
+    command: str, members: Sequence[tuple[EntryId, str]], folder: Path, generation: int, seed: int
+) -> tuple[str, str]:
+    """Run the user's `train_command` on a mix and return (served model name, weights digest).
+
+    keel writes the mix's members to `folder/gen-<g>.jsonl` ({"id", "text"} a line) and runs
+    the command (split like a shell line, no shell) with `{mix}`, `{generation}` and `{seed}`
+    replaced. Its last line of output must be a JSON object naming the model to generate with
+    and the SHA-256 of its weights: {"model": "...", "artifact_sha256": "<64 hex>"}.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    mix = folder / f"gen-{generation}.jsonl"
+    mix.write_bytes(b"".join(orjson.dumps({"id": i, "text": t}) + b"\n" for i, t in members))
+    values = {"mix": str(mix), "generation": str(generation), "seed": str(seed)}
+    argv = [arg.format_map(values) for arg in shlex.split(command)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ConfigError(f"train_command {argv[0]!r} could not start: {exc.strerror}") from exc
+    if done.returncode:
+        tail = done.stderr.strip().splitlines()[-3:]
+        raise KeelError(f"train_command exited with {done.returncode} on {mix}: {' / '.join(tail)}")
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    try:
+        answer = orjson.loads(lines[-1]) if lines else None
+    except orjson.JSONDecodeError:
+        answer = None
+    if not (
+        isinstance(answer, dict)
+        and isinstance(answer.get("model"), str)
+        and answer["model"]
+        and is_hex_digest(answer.get("artifact_sha256"))
+    ):
+        raise KeelError(
+            "train_command must end its output with a JSON line "
+            '{"model": NAME, "artifact_sha256": SHA256_HEX}; it printed '
+            f"{(lines[-1] if lines else '(nothing)')[:120]!r}"
+        )
+    return answer["model"], answer["artifact_sha256"]
+
+
+def served_generator(cfg: LoopConfig, run: Run) -> ServedGenerator:
+    """The served model a run entry names, as a generator (answers cached beside the ledger)."""
+    gen = cfg.generator
+    served = ServedModel(
+        gen.base_url,
+        run.model,
+        api_key_env=gen.api_key_env,
+        concurrency=gen.concurrency,
+        cache=cfg.ledger.with_suffix(".llm-cache.sqlite"),
+    )
+    return ServedGenerator(served, run.artifact_sha256 or "")
 
 
 def config_json(cfg: LoopConfig) -> JSON:
@@ -333,10 +400,10 @@ class _Loop:
             for name in STEPS[:6]:
                 self.step(g, name, True)
         else:
-            model = self._train(g, mixes[g])
+            model, run = self._train(g, mixes[g])
             generated = bool(self._records(g))
             if not generated:
-                self._generate(g, mixes[g], model)
+                self._generate(g, mixes[g], model, run.model)
             self.step(g, "generate", generated)
             self._judge(g, self._records(g))
             if cfg.experts.budget:
@@ -395,14 +462,30 @@ class _Loop:
             and j.record.producer.model == model
         ]
 
-    def _train(self, g: int, mix_id: EntryId) -> TextModel:
-        """Model g, trained on mix g−1; its run entry logged, or checked against the log."""
+    def _train(self, g: int, mix_id: EntryId) -> tuple[TextModel, Run]:
+        """Model g, trained on mix g−1, and its run entry: logged now, or found in the log (a
+        model keel trains must then reproduce the logged digest; a served one is not retrained)."""
         cfg, led = self.cfg, self.led
         mix = read_mix(led, mix_id)
-        train = [t for t in texts(led, list(mix.members)) if t is not None]
+        members = [
+            (m.id, t)
+            for m, t in zip(mix.members, texts(led, list(mix.members)), strict=True)
+            if t is not None
+        ]
         seed = _seed(cfg.seed, g, "train")
-        model = train_model(cfg, train, seed)
         logged = self._runs().get(mix_id)
+        settings: dict[str, JSON] = {k: _jsonable(v) for k, v in asdict(cfg.generator).items()}
+        settings |= {"seed": seed, "texts": len(members)}
+        if cfg.generator.kind == "served":
+            done = logged is not None
+            if logged is None:
+                folder = cfg.ledger.with_name(cfg.ledger.name + ".mixes")
+                name, artifact = train_served(cfg.generator.train_command, members, folder, g, seed)
+                logged = Run(mix_id, name, settings, Digest(artifact))
+                led.append([(logged, None)])
+            self.step(g, "train", done)
+            return served_generator(cfg, logged), logged
+        model = train_model(cfg, [t for _, t in members], seed)
         if logged is not None:
             if logged.artifact_sha256 != model.digest():
                 raise KeelError(
@@ -411,19 +494,15 @@ class _Loop:
                     "not deterministic here, so the loop cannot resume safely"
                 )
             self.step(g, "train", True)
-            return model
-        run = Run(
-            mix_id,
-            f"{cfg.model_name}/gen-{g}",
-            {**_jsonable(asdict(cfg.generator)), "seed": seed, "texts": len(train)},  # type: ignore[dict-item]
-            Digest(model.digest()),
-        )
+            return model, logged
+        run = Run(mix_id, f"{cfg.model_name}/gen-{g}", settings, Digest(model.digest()))
         led.append([(run, None)])
         self.step(g, "train", False)
-        return model
+        return model, run
 
-    def _generate(self, g: int, mix_id: EntryId, model: TextModel) -> None:
-        """Sample generation g, each text continuing the opening of a member of mix g−1."""
+    def _generate(self, g: int, mix_id: EntryId, model: TextModel, run: str) -> None:
+        """Sample generation g, each text continuing the opening of a member of mix g−1;
+        `run` names the model's run entry."""
         cfg, led, gen = self.cfg, self.led, self.cfg.generator
         mix = read_mix(led, mix_id)
         members = [
@@ -442,7 +521,6 @@ class _Loop:
             max_tokens=gen.max_tokens,
             prompts=prompts if gen.prompt_tokens else None,
         )
-        run = f"{cfg.model_name}/gen-{g}"
         producer = Producer(
             cfg.model_name,
             f"gen-{g}",

@@ -8,6 +8,7 @@ from keel.models.served import (
     Completion,
     ResponseCache,
     Sampling,
+    ServedGenerator,
     ServedModel,
 )
 from keel.models.textmodel import TextModel
@@ -19,6 +20,7 @@ __all__ = [
     "NGramModel",
     "ResponseCache",
     "Sampling",
+    "ServedGenerator",
     "ServedModel",
     "TextModel",
     "perplexity",

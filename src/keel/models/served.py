@@ -300,3 +300,42 @@ class ServedModel:
         except ValueError:
             after = 0.0
         return max(wait, min(after, MAX_RETRY_AFTER))
+
+
+CONTINUE_PROMPT = (
+    "Continue this text. Answer with the continuation only, without any preamble.\n\n{prompt}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServedGenerator:
+    """A served model as the loop's generator: text i is prompts[i] followed by the model's
+    continuation of it (`template` asks for one). `artifact` is the digest of the weights that
+    the model's trainer reported: keel cannot hash weights it does not hold."""
+
+    served: ServedModel
+    artifact: str
+    template: str = CONTINUE_PROMPT
+
+    def generate(
+        self,
+        count: int,
+        *,
+        seed: int = 0,
+        temperature: float = 1.0,
+        max_tokens: int = 60,
+        prompts: Sequence[str] | None = None,
+    ) -> list[str]:
+        """`count` continuations; `max_tokens` counts the server's tokens. With a seed, the
+        k-th identical prompt is sent seed + k, so repeated prompts are distinct draws."""
+        given = [""] * count if prompts is None else list(prompts)
+        if len(given) != count:
+            raise ConfigError(f"{len(given)} prompts for {count} texts: give one per text")
+        sampling = Sampling(temperature=temperature, max_tokens=max_tokens, seed=seed)
+        answers = self.served.generate(
+            [self.template.format(prompt=p) for p in given], sampling=sampling
+        )
+        return [f"{p} {a.strip()}".strip() for p, a in zip(given, answers, strict=True)]
+
+    def digest(self) -> str:
+        return self.artifact

@@ -1,14 +1,11 @@
 """What the loop needs from a generator it trains: texts sampled from it, optionally continuing
 prompts (so that each synthetic record has a parent), and a digest of its parameters that ties
-the run entry to the exact model; token log-probabilities let a judge score texts by it."""
+the run entry to the exact model."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
-
-import numpy as np
-import numpy.typing as npt
 
 
 class TextModel(Protocol):
@@ -25,10 +22,6 @@ class TextModel(Protocol):
     ) -> list[str]:
         """`count` texts; with `prompts` (one per text), text i starts with the tokens of
         prompts[i] and continues them for at most `max_tokens` new tokens."""
-        ...
-
-    def token_log_probs(self, texts: Sequence[str]) -> list[npt.NDArray[np.float64]]:
-        """ln p of each token of each text and of its end marker, under the model."""
         ...
 
     def digest(self) -> str:
