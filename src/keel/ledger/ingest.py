@@ -41,6 +41,7 @@ _SUFFIXES: dict[str, Format] = {
     ".pq": "parquet",
 }
 _MAX_SAFE_INT = 2**53 - 1
+_ORIGIN_JSON: dict[str, bytes] = {o: orjson.dumps(o) for o in ORIGINS}
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -179,10 +180,66 @@ class RowBuilder:
             else None
         )
         self._tags = dict(defaults.tags)
+        self._template = self._entry_template()
+
+    def _entry_template(self) -> tuple[bytes, bytes] | None:
+        """The constant bytes around a plain text record's per-row fields, or None (JSON mode).
+
+        A row with none of the parents, producer, generation and tags fields gets exactly the
+        entry the generic path would build, with keys in RFC 8785 order: [author], [generation],
+        kind, origin, payload, [producer], [tags], v; only author, origin and payload vary.
+        """
+        if self.f.json is not None:
+            return None
+        generation = b""
+        if self.d.generation is not None:
+            try:
+                generation = b'"generation":%d,' % _int(self.d.generation, self.f.generation)
+            except InputError:
+                return None  # the generic path reports it with the row's place
+        tail = b""
+        if self._producer is not None:
+            tail += b',"producer":' + orjson.dumps(self._producer)
+        if self._tags:
+            tail += b',"tags":' + canonical(cast(JSON, self._tags))
+        return generation + b'"kind":"record","origin":', tail + b',"v":%d}' % SCHEMA_VERSION
 
     def build(self, row: Mapping[str, object], where: str) -> Pending:
         f = self.f
         try:
+            template = self._template
+            if (
+                template is not None
+                and f.parents not in row
+                and f.producer not in row
+                and f.generation not in row
+                and f.tags not in row
+                and f.id is None
+            ):
+                text = row.get(f.text)
+                if not isinstance(text, str):
+                    raise InputError(
+                        f"no {f.text!r} text field"
+                        if text is None
+                        else f"{f.text!r} is not a string"
+                    )
+                data = text.encode()
+                digest = hashlib.sha256(data).digest()
+                origin = _ORIGIN_JSON[self._origin(row)]
+                author = row.get(f.author, self.d.author)
+                raw = b"".join(
+                    (
+                        b"{"
+                        if author is None
+                        else b'{"author":' + orjson.dumps(_string(author, f.author)) + b",",
+                        template[0],
+                        origin,
+                        b',"payload":{"sha256":"%s","size":%d,"type":"text"}'
+                        % (digest.hex().encode(), len(data)),
+                        template[1],
+                    )
+                )
+                return Pending(raw, digest, data)
             if f.json is not None:
                 if f.json not in row:
                     raise InputError(f"no {f.json!r} field (the JSON payload)")
