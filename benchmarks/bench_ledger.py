@@ -5,6 +5,9 @@
 Each phase runs in its own process so that peak memory (max RSS) is measured per phase.
 The floor inserts the very canonical entry rows keel logs into a plain SQLite table with one
 executemany in one transaction, with the same pragmas keel uses (WAL, synchronous=FULL).
+The storage bound inserts, the same way, the rows keel's schema must hold for those records
+(entry rows with their id and payload keys, payload rows with the bytes), then builds the
+schema's indexes once: the fastest SQLite can store what keel stores, with no Python per row.
 """
 
 from __future__ import annotations
@@ -76,6 +79,14 @@ def phase_floor(corpus: Path, work: Path) -> dict[str, float]:
     return {"seconds": dt, "rate": len(rows) / dt}
 
 
+def phase_storage(corpus: Path, work: Path) -> dict[str, float]:
+    from bench_layouts import build_rows, insert_then_index, keel_layout
+
+    rows = build_rows(corpus)
+    dt = insert_then_index(work / "storage.db", keel_layout(), rows)
+    return {"seconds": dt, "rate": len(rows.entries) / dt}
+
+
 def phase_ingest(corpus: Path, work: Path) -> dict[str, float]:
     from keel.ledger import Defaults, Ledger, ingest
 
@@ -140,7 +151,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path)
     args = ap.parse_args()
     if args.phase:
-        fn = {"floor": phase_floor, "ingest": phase_ingest}.get(args.phase)
+        fn = {"floor": phase_floor, "storage": phase_storage, "ingest": phase_ingest}.get(
+            args.phase
+        )
         result = (
             fn(args.corpus, args.work)
             if fn
@@ -159,8 +172,13 @@ def main() -> None:
             f"({size_mb * 1e6 / args.records:.0f} B/record)"
         )
         floor = run_phase("floor", corpus, work)
+        storage = run_phase("storage", corpus, work)
         ing = run_phase("ingest", corpus, work)
         print(f"floor  executemany: {floor['rate']:>10,.0f} rows/s  ({floor['seconds']:.1f} s)")
+        print(
+            f"storage bound:      {storage['rate']:>10,.0f} records/s "
+            f"({storage['seconds']:.1f} s), {storage['rate'] / floor['rate']:.2f}x the floor"
+        )
         print(
             f"keel   ingest:      {ing['rate']:>10,.0f} records/s ({ing['seconds']:.1f} s), "
             f"{ing['rate'] / floor['rate']:.2f}x the floor, max RSS {ing['max_rss_mb']:.0f} MB"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+import tracemalloc
 
 import pytest
 import rfc8785
@@ -389,3 +390,15 @@ def test_big_integral_float_round_trips() -> None:
 def test_parse_entry_rejects_what_is_not_a_keel_entry(raw: bytes) -> None:
     with pytest.raises(InputError):
         parse_entry(raw)
+
+
+def test_canonical_bytes_take_their_own_size_in_memory() -> None:
+    """A batch of entries held for one append costs its bytes, not orjson's 4 KiB buffers."""
+    value = {"kind": "record", "v": 1, "payload": {"sha256": "ab" * 32, "size": 9}}
+    tracemalloc.start()
+    try:
+        held = [canonical({**value, "n": i}) for i in range(2000)]
+        size, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size < len(held) * 400  # each entry is ~120 bytes; orjson's buffer alone is 4 KiB

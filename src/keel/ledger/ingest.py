@@ -28,6 +28,7 @@ from keel.records import (
     SCHEMA_VERSION,
     Producer,
     canonical,
+    dumps_sorted,
     is_hex_digest,
 )
 
@@ -278,7 +279,7 @@ class RowBuilder:
             if tags is not None:
                 entry["tags"] = tags
             alias = None
-            raw = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+            raw = dumps_sorted(entry)
             if f.id is not None:
                 if f.id not in row:
                     raise InputError(f"no {f.id!r} field (the external id)")
@@ -422,24 +423,28 @@ def ingest(
 
     def pending() -> Iterator[Pending]:
         nonlocal consumed
+        place = f"{path}:" if kind != "parquet" else f"{path}:row "
+        build = builder.build
         for lineno, nbytes, row in read_rows(path, kind):
             report.rows += 1
             consumed += nbytes
             if progress is not None and report.rows % 4096 == 0:
                 progress(report.rows, consumed)
-            where = f"{path}:{lineno}" if kind != "parquet" else f"{path}:row {lineno}"
-            yield builder.build(row, where)
+            yield build(row, place + str(lineno))
 
     def collect(chunk: list[Appended]) -> None:
+        if not keep_ids:
+            new = sum(a.new for a in chunk)
+            report.appended += new
+            report.existing += len(chunk) - new
+            return
         for a in chunk:
             if a.new:
                 report.appended += 1
-                if keep_ids:
-                    report.ids.append(a.id)
+                report.ids.append(a.id)
             else:
                 report.existing += 1
-                if keep_ids:
-                    report.existing_ids.append(a.id)
+                report.existing_ids.append(a.id)
 
     ledger.append(pending(), allow_unknown_refs=allow_unknown_parents, on_chunk=collect)
     if progress is not None:
