@@ -190,8 +190,8 @@ class RowBuilder:
         entry the generic path would build, with keys in RFC 8785 order: [author], [generation],
         kind, origin, payload, [producer], [tags], v; only author, origin and payload vary.
         """
-        if self.f.json is not None:
-            return None
+        if self.f.json is not None or self.f.id is not None:
+            return None  # JSON payloads and external ids take the generic path
         generation = b""
         if self.d.generation is not None:
             try:
@@ -215,46 +215,15 @@ class RowBuilder:
                 and f.producer not in row
                 and f.generation not in row
                 and f.tags not in row
-                and f.id is None
             ):
-                text = row.get(f.text)
-                if not isinstance(text, str):
-                    raise InputError(
-                        f"no {f.text!r} text field"
-                        if text is None
-                        else f"{f.text!r} is not a string"
-                    )
-                data = text.encode()
-                digest = hashlib.sha256(data).digest()
-                origin = _ORIGIN_JSON[self._origin(row)]
-                author = row.get(f.author, self.d.author)
-                raw = b"".join(
-                    (
-                        b"{"
-                        if author is None
-                        else b'{"author":' + orjson.dumps(_string(author, f.author)) + b",",
-                        template[0],
-                        origin,
-                        b',"payload":{"sha256":"%s","size":%d,"type":"text"}'
-                        % (digest.hex().encode(), len(data)),
-                        template[1],
-                    )
-                )
-                return Pending(raw, digest, data)
+                return self._from_template(row, template)
             if f.json is not None:
                 if f.json not in row:
                     raise InputError(f"no {f.json!r} field (the JSON payload)")
                 data = canonical(cast(JSON, _structured(row[f.json])))
                 ptype = "json"
             else:
-                text = row.get(f.text)
-                if not isinstance(text, str):
-                    raise InputError(
-                        f"no {f.text!r} text field"
-                        if text is None
-                        else f"{f.text!r} is not a string"
-                    )
-                data = text.encode()
+                data = self._text(row)
                 ptype = "text"
             digest = hashlib.sha256(data).digest()
             entry: dict[str, object] = {
@@ -297,6 +266,36 @@ class RowBuilder:
             )
         except (KeelError, TypeError) as exc:
             raise InputError(f"{where}: {exc}") from exc
+
+    def _from_template(self, row: Mapping[str, object], template: tuple[bytes, bytes]) -> Pending:
+        """The entry of a plain text row, from the template: only author, origin and payload."""
+        data = self._text(row)
+        digest = hashlib.sha256(data).digest()
+        author = row.get(self.f.author, self.d.author)
+        raw = b"".join(
+            (
+                b"{"
+                if author is None
+                else b'{"author":' + orjson.dumps(_string(author, self.f.author)) + b",",
+                template[0],
+                _ORIGIN_JSON[self._origin(row)],
+                b',"payload":{"sha256":"%s","size":%d,"type":"text"}'
+                % (digest.hex().encode(), len(data)),
+                template[1],
+            )
+        )
+        return Pending(raw, digest, data)
+
+    def _text(self, row: Mapping[str, object]) -> bytes:
+        """The UTF-8 bytes of the row's text field."""
+        text = row.get(self.f.text)
+        if not isinstance(text, str):
+            raise InputError(
+                f"no {self.f.text!r} text field"
+                if text is None
+                else f"{self.f.text!r} is not a string"
+            )
+        return text.encode()
 
     def _parents_of(self, row: Mapping[str, object]) -> list[str]:
         """Parent ids, with external ids (from --field id) replaced by the keel ids they name."""
