@@ -3,7 +3,9 @@
 POST /v1/chat/completions answers with the JSON shape the `openai` SDK parses. What it answers
 is scripted: `answer` maps the request body to the assistant's text (`echo`, `judge_by_keyword`,
 or any function), `faults` holds what to do before answering normally (an HTTP status such as
-429 or 500, or "slow": sleep `slow_seconds` first), and `calls` counts every request received.
+429 or 500, or "slow": sleep `slow_seconds` first), and `redirects` maps a request path to the
+Location of a 307 answer. `calls` counts every request received, on any path; `bodies` and
+`headers` hold them in order.
 """
 
 from __future__ import annotations
@@ -50,15 +52,21 @@ class FakeOpenAI:
     answer: Answer = echo
     faults: deque[Fault] = field(default_factory=deque)
     slow_seconds: float = 1.0
+    redirects: dict[str, str] = field(default_factory=dict)
     calls: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
     base_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_fault(self, body: dict[str, Any]) -> Fault | None:
+    def record(self, body: dict[str, Any], headers: dict[str, str]) -> None:
         with self.lock:
             self.calls += 1
             self.bodies.append(body)
+            self.headers.append(headers)
+
+    def next_fault(self) -> Fault | None:
+        with self.lock:
             return self.faults.popleft() if self.faults else None
 
 
@@ -83,10 +91,14 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            server.record(body, {k.lower(): v for k, v in self.headers.items()})
+            if self.path in server.redirects:
+                self.send_json(307, {}, {"Location": server.redirects[self.path]})
+                return
             if self.path != "/v1/chat/completions":
                 self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "x"}})
                 return
-            fault = server.next_fault(body)
+            fault = server.next_fault()
             try:
                 if isinstance(fault, int):
                     error = {"message": f"scripted {fault}", "type": "server_error", "code": None}

@@ -4,10 +4,14 @@ and the round trip from logged bytes back to entry values."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import struct
 import tracemalloc
+from dataclasses import dataclass
+from decimal import Decimal
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given
@@ -16,6 +20,7 @@ from hypothesis import strategies as st
 from keel.errors import InputError
 from keel.records import (
     JSON,
+    MAX_DEPTH,
     ORIGINS,
     Entry,
     Mix,
@@ -25,6 +30,7 @@ from keel.records import (
     Redaction,
     Run,
     Verdict,
+    as_digest,
     canonical,
     entry_bytes,
     entry_id,
@@ -32,6 +38,7 @@ from keel.records import (
     json_record,
     mix,
     parse_entry,
+    parse_json,
     parse_member_list,
     text_record,
     verdict,
@@ -402,3 +409,174 @@ def test_canonical_bytes_take_their_own_size_in_memory() -> None:
     finally:
         tracemalloc.stop()
     assert size < len(held) * 400  # each entry is ~120 bytes; orjson's buffer alone is 4 KiB
+
+
+# --- JSON text from users: numbers logged exactly or refused ---------------------------------
+
+number_literals = st.from_regex(
+    r"-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,24})?([eE][-+]?[0-9]{1,3})?", fullmatch=True
+)
+
+
+def logged_exactly(literal: str) -> bool:
+    """The rule, computed independently: RFC 8785 (the `rfc8785` package) writes back the value."""
+    if not any(c in literal for c in ".eE"):
+        return abs(int(literal)) <= MAX_SAFE
+    x = float(literal)
+    return math.isfinite(x) and Decimal(rfc8785.dumps(x).decode()) == Decimal(literal)
+
+
+@given(
+    number_literals,
+    st.sampled_from(["%s", '{"a":[1,%s]}', '{"a":"12:3e4 0.12345678901234567","b":{"c":%s}}']),
+)
+def test_parse_json_keeps_a_number_only_if_it_is_logged_exactly(literal: str, doc: str) -> None:
+    text = doc % literal
+    if logged_exactly(literal):
+        logged = (
+            str(int(literal))
+            if literal.lstrip("-").isdigit()
+            else rfc8785.dumps(float(literal)).decode()
+        )
+        assert canonical(parse_json(text)) == (doc % logged).encode()
+    else:
+        with pytest.raises(InputError, match=r"(integer|number) .* store it as a string"):
+            parse_json(text)
+
+
+@pytest.mark.parametrize(
+    ("literal", "logged"),
+    [
+        ("0.1", b"0.1"),
+        ("1.50", b"1.5"),
+        ("1e-5", b"0.00001"),
+        ("-0.0", b"0"),
+        ("-0", b"0"),
+        ("1e17", b"100000000000000000"),
+        ("9007199254740991", b"9007199254740991"),
+        ("-9007199254740991", b"-9007199254740991"),
+        ("5e-324", b"5e-324"),
+        ("0e999999999999999999999", b"0"),
+    ],
+)
+def test_parse_json_logs_exact_numbers_as_written(literal: str, logged: bytes) -> None:
+    assert canonical(parse_json(literal)) == logged
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [
+        ("9007199254740992", "row.tags.n: integer 9007199254740992 is outside I-JSON's exact"),
+        ("-9007199254740992", "row.tags.n: integer -9007199254740992 is outside"),
+        ("9223372036854775808", "row.tags.n: integer 9223372036854775808 is outside"),
+        ("18446744073709551616", "row.tags.n: integer 18446744073709551616 is outside"),
+        ("1e-400", "row.tags.n: number 1e-400 is not exactly a double (the nearest is 0.0)"),
+        ("2e-324", "row.tags.n: number 2e-324 is not exactly a double"),
+        ("0.10000000000000000001", "row.tags.n: number 0.10000000000000000001 is not exactly"),
+        ("1e-99999999999999999999999", "row.tags.n: number 1e-99999999999999999999999 is not"),
+        # orjson stops at an overflow before a path is known: the column says where
+        ("1e400", "row: number 1e400 (column 14) is beyond a double's range"),
+        ("-1" + "0" * 400, "row: number -1000000000000000000…(402 characters) (column 14)"),
+    ],
+)
+def test_parse_json_refuses_inexact_numbers_naming_their_place(literal: str, message: str) -> None:
+    with pytest.raises(InputError) as exc:
+        parse_json(f'{{"tags":{{"n":{literal}}}}}', "row")
+    assert str(exc.value).startswith(message)
+    assert str(exc.value).endswith("store it as a string")
+
+
+@pytest.mark.parametrize("text", ["NaN", "[Infinity]", '{"a": -Infinity}'])
+def test_nan_and_infinity_are_not_json(text: str) -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        parse_json(text)
+
+
+@dataclass(frozen=True)
+class Obj:
+    """A JSON object as written: its members in order, repeated keys and all."""
+
+    pairs: tuple[tuple[str, object], ...]
+
+
+key_names = st.sampled_from(["a", "b", "a:b", ":", "é", "\u2028", "\\u003a"])
+docs = st.recursive(
+    st.sampled_from(["x", "x:y", ":", "é:", "", "\\u003a"]) | st.integers(-3, 3),
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.lists(st.tuples(key_names, c), max_size=4).map(lambda pairs: Obj(tuple(pairs)))
+    ),
+    max_leaves=12,
+)
+
+
+def render(doc: object, ascii_only: bool, escape_colons: bool) -> str:
+    if isinstance(doc, Obj):
+        return (
+            "{"
+            + ",".join(
+                render(k, ascii_only, escape_colons) + ":" + render(v, ascii_only, escape_colons)
+                for k, v in doc.pairs
+            )
+            + "}"
+        )
+    if isinstance(doc, list):
+        return "[" + ",".join(render(v, ascii_only, escape_colons) for v in doc) + "]"
+    text = json.dumps(doc, ensure_ascii=ascii_only)
+    return text.replace(":", "\\u003a") if escape_colons else text
+
+
+def value_of(doc: object) -> object:
+    if isinstance(doc, Obj):
+        return {k: value_of(v) for k, v in doc.pairs}
+    return [value_of(v) for v in doc] if isinstance(doc, list) else doc
+
+
+def repeats_a_key(doc: object) -> bool:
+    if isinstance(doc, Obj):
+        keys = [k for k, _ in doc.pairs]
+        return len(set(keys)) < len(keys) or any(repeats_a_key(v) for _, v in doc.pairs)
+    return isinstance(doc, list) and any(repeats_a_key(v) for v in doc)
+
+
+@given(docs, st.booleans(), st.booleans())
+def test_parse_json_refuses_exactly_the_objects_that_repeat_a_key(
+    doc: object, ascii_only: bool, escape_colons: bool
+) -> None:
+    text = render(doc, ascii_only, escape_colons)
+    if repeats_a_key(doc):
+        with pytest.raises(InputError, match="appears twice in one object"):
+            parse_json(text)
+    else:
+        assert parse_json(text) == value_of(doc)
+
+
+def test_a_repeated_key_is_named_with_its_path() -> None:
+    with pytest.raises(InputError, match=r"^f\.t\[1\]: key 'x' appears twice"):
+        parse_json('{"t": [{}, {"x": 1, "x": 1}]}', "f")
+    with pytest.raises(InputError, match=r"^key 'a' appears twice"):
+        parse_json(b'{"a": "\\u003a", "a": 1}')  # the escaped colon hides the repeat from a count
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_nesting_is_limited_to_max_depth_levels() -> None:
+    assert canonical(parse_json(nested(MAX_DEPTH))) == nested(MAX_DEPTH).encode()
+    for depth in (MAX_DEPTH + 1, 300, 1000, 1024):
+        with pytest.raises(InputError, match=r"^x: nested deeper than 64 levels"):
+            parse_json(f'{{"x": {nested(depth - 1)}}}')
+    deep: JSON = []
+    for _ in range(1000):
+        deep = [deep]
+    with pytest.raises(InputError, match="nested deeper than 64 levels"):
+        canonical({"tags": deep})  # not a RecursionError, nor orjson's "lone surrogate?"
+    assert canonical(json.loads(nested(MAX_DEPTH))) == nested(MAX_DEPTH).encode()
+
+
+def test_as_digest_takes_64_hex_digits_in_either_case() -> None:
+    assert as_digest("AB" * 32, "--prompt-sha256") == "ab" * 32
+    for bad in ["ab" * 31, "ab" * 33, "zz" * 32, 5, None]:
+        with pytest.raises(InputError, match="--prompt-sha256 must be a SHA-256"):
+            as_digest(bad, "--prompt-sha256")

@@ -33,3 +33,15 @@ class RedactedError(KeelError):
     """The payload asked for was erased on purpose; its digest and the redaction entry remain."""
 
     exit_code = 4
+
+
+class StorageError(KeelError):
+    """The ledger's storage failed (disk full, I/O error, read-only, held by another process);
+    nothing half-written is kept: a failed write leaves the ledger as it was."""
+
+    exit_code = 5
+
+
+class ErasurePendingError(StorageError):
+    """A redaction is committed but the erased bytes may remain in the database's files until
+    another process lets go; the next keel command on the ledger finishes the erasure."""

@@ -13,10 +13,12 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, NewType, TypeAlias, cast, get_args
+from typing import Literal, NewType, NoReturn, TypeAlias, cast, get_args
 
 import orjson
 
@@ -39,7 +41,11 @@ ORIGINS: tuple[Origin, ...] = get_args(Origin)
 JUDGE_KINDS: tuple[JudgeKind, ...] = get_args(JudgeKind)
 KINDS: tuple[Kind, ...] = get_args(Kind)
 SCHEMA_VERSION = 1
+MAX_DEPTH = 64
+"""The deepest nesting of arrays and objects keel accepts in a JSON value (RFC 8259 §9 lets a
+parser set one): a row, a cell, a tag or a parameter; deeper input is refused, not recursed into."""
 _MAX_SAFE_INT = 2**53 - 1
+_DBL_MIN = sys.float_info.min
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -52,8 +58,9 @@ def canonical(value: JSON) -> bytes:
     Strings are escaped as ECMAScript's JSON.stringify does (orjson matches it byte for byte),
     numbers are I-JSON (integers within ±(2**53 - 1), finite floats in ECMAScript's shortest
     form) and object keys sort by UTF-16 code units (RFC 8785 §3.2.3).
+    Arrays and objects nest at most MAX_DEPTH levels.
     """
-    prepared, needs_utf16_sort = _prepare(value)
+    prepared, needs_utf16_sort = _prepare(value, 1)
     try:
         if needs_utf16_sort:
             return _encode_utf16_sorted(value).encode()
@@ -71,24 +78,27 @@ def dumps_sorted(value: object) -> bytes:
     return bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
 
 
-def _prepare(value: JSON) -> tuple[object, bool]:
-    """Check I-JSON rules, swap floats for their ECMAScript text, flag keys needing UTF-16 order."""
+def _prepare(value: JSON, depth: int) -> tuple[object, bool]:
+    """Check I-JSON rules, swap floats for their ECMAScript text, flag keys needing UTF-16 order.
+
+    `depth` is the nesting level of `value` if it is an array or object (1 for the outermost).
+    """
     t = type(value)
     if t is str or t is bool or value is None:
         return value, False
     if t is int:
         if -_MAX_SAFE_INT <= cast(int, value) <= _MAX_SAFE_INT:
             return value, False
-        raise InputError(
-            f"integer {value} is outside I-JSON's exact range ±(2**53 - 1); store it as a string"
-        )
+        raise InputError(_OUT_OF_RANGE.format(value))
     if t is float:
         return orjson.Fragment(es6_number(cast(float, value))), False
+    if depth > MAX_DEPTH and (t is list or t is dict or isinstance(value, tuple)):
+        raise InputError(f"JSON value {_TOO_DEEP}")
     if t is list or isinstance(value, tuple):
         out_list: list[object] = []
         utf16 = False
         for item in cast(list[JSON], value):
-            p, u = _prepare(item)
+            p, u = _prepare(item, depth + 1)
             out_list.append(p)
             utf16 = utf16 or u
         return out_list, utf16
@@ -100,7 +110,7 @@ def _prepare(value: JSON) -> tuple[object, bool]:
                 raise InputError(f"JSON object keys must be strings, got {key!r}")
             if not key.isascii() and max(key) > "\uffff":
                 utf16 = True
-            p, u = _prepare(item)
+            p, u = _prepare(item, depth + 1)
             out[key] = p
             utf16 = utf16 or u
         return out, utf16
@@ -117,7 +127,7 @@ def _encode_utf16_sorted(value: JSON) -> str:
         return "[" + ",".join(_encode_utf16_sorted(v) for v in value) + "]"
     if isinstance(value, str):
         return _encode_str(value)
-    return orjson.dumps(_prepare(value)[0]).decode()
+    return orjson.dumps(_prepare(value, 1)[0]).decode()
 
 
 def _encode_str(s: str) -> str:
@@ -172,6 +182,176 @@ def _big_ints_to_floats(value: JSON) -> JSON:
     return value
 
 
+# --- JSON text from users ------------------------------------------------------------------
+
+_OUT_OF_RANGE = "integer {} is outside I-JSON's exact range ±(2**53 - 1); store it as a string"
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels (keel's limit for JSON values); flatten it"
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789.", b"0000000000")
+_LONG_LITERAL = b"0" * 16
+
+
+def parse_json(text: bytes | str, where: str = "") -> JSON:
+    """Parse JSON text that a user gave; refuse what keel could not log exactly as written.
+
+    The rule for numbers is RFC 8785's, which takes I-JSON's (RFC 7493 §2.2): an integer
+    literal (no fraction, no exponent) must lie within ±(2**53 - 1); any other literal must
+    name a finite double exactly, i.e. have the decimal value of the double's shortest form,
+    which is what RFC 8785 writes. So `1.50`, `1e-5` and `1e300` are kept, while `1e400`
+    (overflows), `1e-400` (underflows to 0) and `0.10000000000000000001` (rounds to 0.1) are
+    refused, never rounded; NaN and Infinity are not JSON. An object must not name a key twice
+    (parsers disagree on which one wins) and arrays and objects nest at most MAX_DEPTH levels.
+
+    A refusal is an InputError naming `where` and the path inside the value (`tags.n[2]`); text
+    that is not JSON raises orjson.JSONDecodeError for the caller to place. orjson parses every
+    text; only when cheap counts leave doubt (a literal of 16 digits or more, an exponent that
+    may have underflowed, colons that do not add up) does the json module parse it again, with
+    hooks that see each number literal and each object's keys.
+    """
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    try:
+        value = cast(JSON, orjson.loads(data))
+    except orjson.JSONDecodeError as exc:
+        number = _NUMBER.match(data.decode("utf-8", "replace"), exc.pos)
+        if number is not None and math.isinf(float(number[0])):
+            raise InputError(
+                _placed(
+                    where,
+                    f"number {_shorten(number[0])} (column {exc.colno}) is beyond "
+                    "a double's range; store it as a string",
+                )
+            ) from exc
+        raise
+    # A repeated key: each colon outside strings ends a key, and `value` keeps one key per name,
+    # so the text repeats no key if its colons, counting each \u003a escape as one, are as many
+    # as orjson writes back for `value` (a colon per key and per colon inside a string).
+    colons = data.count(b":")
+    if type(value) is dict and colons == len(value):
+        for item in value.values():
+            if type(item) is not str:
+                break
+        else:
+            return value  # the commonest row: a flat object of strings, no colon in them
+    # An inexact number: orjson reads integers exactly, and a decimal of at most 15 significant
+    # digits survives the round trip through a double unless it leaves the normal range (DBL_DIG,
+    # C11 §5.2.4.2.2; orjson refuses an overflow). Doubt remains where a literal has 16 digits
+    # or more (a run of 16 digits and points) or an exponent, if a zero or subnormal came of it.
+    digits = data.translate(_DIGITS_AS_ZEROS)
+    exponent = b"0e" in digits or b"0E" in digits
+    found = [False, False]  # a zero or subnormal float, nesting past MAX_DEPTH
+    if exponent or data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+        _survey((value,), 0, found)
+        if found[1]:
+            _refuse(value, where)
+    if (
+        _LONG_LITERAL in digits
+        or found[0]
+        or colons + data.count(b"\\u003a") + data.count(b"\\u003A")
+        != orjson.dumps(value).count(b":")
+    ):
+        value = _parse_checked(data, where)
+    return value
+
+
+def _survey(container: Iterable[object], depth: int, found: list[bool]) -> None:
+    """Mark in `found` whether `container` holds a zero or subnormal float, and whether it
+    nests past MAX_DEPTH (then it stops looking)."""
+    if depth > MAX_DEPTH:
+        found[1] = True
+        return
+    for item in container.values() if type(container) is dict else container:
+        if type(item) is dict or type(item) is list:
+            _survey(item, depth + 1, found)
+        elif type(item) is float and -_DBL_MIN < item < _DBL_MIN:
+            found[0] = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Stands where parse_json's hooks refused a literal or an object, so its path can be named."""
+
+    reason: str
+
+
+def _parse_checked(data: bytes, where: str) -> JSON:
+    """Parse `data` with hooks that see every number literal and every object's keys."""
+    refused: list[_Refusal] = []
+
+    def refuse(reason: str) -> _Refusal:
+        refused.append(_Refusal(reason))
+        return refused[-1]
+
+    def integer(literal: str) -> object:
+        digits = literal.lstrip("-")
+        if len(digits) <= 16 and int(digits) <= _MAX_SAFE_INT:
+            return int(literal)
+        return refuse(_OUT_OF_RANGE.format(_shorten(literal)))
+
+    def number(literal: str) -> object:
+        x = float(literal)
+        if x == 0:  # a zero's literal may carry any exponent, beyond what Decimal can hold
+            exact = literal.lower().partition("e")[0].strip("-0.") == ""
+        else:
+            exact = Decimal(literal) == Decimal(repr(x))
+        if exact:
+            return x
+        return refuse(
+            f"number {_shorten(literal)} is not exactly a double (the nearest is {x!r}); "
+            "store it as a string"
+        )
+
+    def obj(pairs: list[tuple[str, object]]) -> object:
+        value = dict(pairs)
+        if len(value) == len(pairs):
+            return value
+        counts = Counter(key for key, _ in pairs)
+        repeated = next(key for key, n in counts.items() if n > 1)
+        return refuse(f"key {repeated!r} appears twice in one object; keep one")
+
+    value = cast(
+        JSON, json.loads(data, object_pairs_hook=obj, parse_int=integer, parse_float=number)
+    )
+    if refused:
+        _refuse(value, where)
+    return value
+
+
+def _refuse(value: object, where: str) -> NoReturn:
+    """Raise InputError for the first refusal, or the first nesting past MAX_DEPTH, in `value`."""
+    found = _first_refusal(value, (), 1)
+    assert found is not None, "parse_json refuses only what it finds"
+    path, reason = found
+    place = where
+    for part in path:
+        place += f"[{part}]" if isinstance(part, int) else f".{part}" if place else part
+    raise InputError(_placed(place, reason))
+
+
+def _first_refusal(
+    value: object, path: tuple[str | int, ...], depth: int
+) -> tuple[tuple[str | int, ...], str] | None:
+    """The path and reason of the first problem in document order (a too-deep one by its field)."""
+    if isinstance(value, _Refusal):
+        return path, value.reason
+    if isinstance(value, dict | list):
+        if depth > MAX_DEPTH:
+            return path[:1], _TOO_DEEP
+        parts = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in parts:
+            found = _first_refusal(item, (*path, key), depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _placed(place: str, reason: str) -> str:
+    return f"{place}: {reason}" if place else reason
+
+
+def _shorten(literal: str) -> str:
+    return literal if len(literal) <= 40 else f"{literal[:20]}…({len(literal)} characters)"
+
+
 def sha256_hex(data: bytes) -> str:
     """Lower-case hex SHA-256 of `data`."""
     return hashlib.sha256(data).hexdigest()
@@ -185,6 +365,13 @@ def entry_id(entry_bytes: bytes) -> EntryId:
 def is_hex_digest(s: object) -> bool:
     """True when `s` is a 64-character lower-case hex string (an id or a digest)."""
     return isinstance(s, str) and len(s) == 64 and _HEX.issuperset(s)
+
+
+def as_digest(value: object, what: str) -> Digest:
+    """`value` as a Digest if it is 64 hex digits, in either case (logged in lower case)."""
+    if isinstance(value, str) and is_hex_digest(value.lower()):
+        return Digest(value.lower())
+    raise InputError(f"{what} must be a SHA-256: 64 hex digits, got {value!r}")
 
 
 # --- entries --------------------------------------------------------------------------------

@@ -234,6 +234,31 @@ def clean_error(err: str) -> str:
         (["ingest", "synth.jsonl", "--origin", "robot"], 2, "--origin"),
         (["ingest", "synth.jsonl", "--origin", "human", "--param", "t=1"], 2, "--producer"),
         (["ingest", "synth.jsonl", "--format", "xml"], 2, "--format"),
+        (
+            ["ingest", "synth.jsonl", "--origin", "human", "--tag", "n=18446744073709551616"],
+            2,
+            "--tag n: integer 18446744073709551616 is outside I-JSON's exact range",
+        ),
+        (
+            ["ingest", "synth.jsonl", "--origin", "human", "--tag", 'n={"a": [1e-400]}'],
+            2,
+            "--tag n.a[0]: number 1e-400 is not exactly a double",
+        ),
+        (
+            ["ingest", "synth.jsonl", "--origin", "human", "--tag", "n=" + "[" * 99 + "]" * 99],
+            2,
+            "--tag n[0]: nested deeper than 64 levels",
+        ),
+        (
+            ["ingest", "synth.jsonl", "--producer", "m", "--param", 't={"a": 1, "a": 2}'],
+            2,
+            "--param t: key 'a' appears twice",
+        ),
+        (
+            ["ingest", "synth.jsonl", "--producer", "m", "--prompt-sha256", "abc123"],
+            2,
+            "--prompt-sha256 must be a SHA-256: 64 hex digits, got 'abc123'",
+        ),
         (["ledger", "entry", "nosuchid"], 2, "nosuchid"),
         (["ledger", "entry", "0123456789abcdef"], 2, "0123456789abcdef"),
         (["ledger", "lineage", "nosuchid"], 2, "nosuchid"),

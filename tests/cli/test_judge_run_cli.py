@@ -104,6 +104,28 @@ def test_bad_choices_are_usage_errors(db: Path, cli: Cli, args: list[str], messa
     assert message in " ".join(err.split())
 
 
+def test_only_api_key_variables_are_sent(
+    db: Path, rubric: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "a secret")
+    with serve(judge_by_keyword) as fake:
+        args = ["--llm", fake.base_url, "--model", "jm", "--rubric", str(rubric)]
+        code, _, err = cli("judge", "run", *args, "--api-key-env", "AWS_SECRET_ACCESS_KEY", db=db)
+        assert fake.calls == 0
+    assert code == 2
+    assert "ends in _API_KEY" in err and "Traceback" not in err
+
+
+def test_no_key_in_clear_text_to_another_host(
+    db: Path, rubric: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEEL_API_KEY", "sk-secret")
+    code, _, err = cli("judge", "run", "--llm", "http://10.0.0.5:8000/v1", "--model", "jm",
+                       "--rubric", str(rubric), "--api-key-env", "KEEL_API_KEY", db=db)  # fmt: skip
+    assert code == 2
+    assert "--allow-insecure" in " ".join(err.split()) and "Traceback" not in err
+
+
 def test_too_few_human_records_is_one_clean_line(tmp_path: Path, cli: Cli) -> None:
     db = tmp_path / "small.db"
     with Ledger.open(db) as led:

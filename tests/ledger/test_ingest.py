@@ -361,6 +361,24 @@ MALFORMED = {
     "tags not an object": ('{"text": "x", "tags": [1]}', "tags"),
     "bad producer": ('{"text": "x", "producer": {"name": "m"}}', "producer"),
     "huge int in json tags": ('{"text": "x", "tags": {"n": 9007199254740992}}', "I-JSON"),
+    "int beyond 64 bits": (
+        '{"text": "x", "tags": {"n": 18446744073709551616}}',
+        "tags.n: integer 18446744073709551616 is outside I-JSON's exact range",
+    ),
+    "underflow": ('{"text": "x", "tags": {"n": 1e-400}}', "tags.n: number 1e-400 is not exactly"),
+    "overflow": ('{"text": "x", "tags": {"n": 1e400}}', "number 1e400 (column 29) is beyond"),
+    "rounded": ('{"text": "x", "tags": {"n": [0.10000000000000000001]}}', "tags.n[0]: number"),
+    "param underflow": (
+        '{"text": "x", "producer": {"model": "m", "params": {"t": 1e-400}}}',
+        "producer.params.t: number 1e-400",
+    ),
+    "repeated key": ('{"text": "x", "text": "y"}', "key 'text' appears twice"),
+    "repeated nested key": ('{"text": "x", "tags": {"a": 1, "a": 1}}', "tags: key 'a' appears"),
+    "deep nesting": ('{"text": "x", "tags": {"a": ' + "[" * 999 + "]" * 999 + "}}", "tags: nested"),
+    "bad prompt digest": (
+        '{"text": "x", "producer": {"model": "m", "prompt_sha256": "abc"}}',
+        "prompt_sha256 must be a SHA-256",
+    ),
 }
 
 
@@ -414,6 +432,55 @@ def test_malformed_csv_and_parquet_rows_name_their_place(tmp_path: Path, ledger:
     extra.write_text("text,origin\na,human\nb,human,surplus\n")
     with pytest.raises(InputError, match=rf"{extra}:3: more values"):
         ingest(ledger, extra)
+    assert ledger.size == 0
+
+
+def test_csv_and_parquet_json_cells_follow_the_number_rule(tmp_path: Path, ledger: Ledger) -> None:
+    rows = [{"text": "a", "origin": "human", "tags": '{"n": 18446744073709551616}'}]
+    csv_path = write_csv(tmp_path / "big.csv", rows)
+    with pytest.raises(InputError, match=rf"{csv_path}:2: tags\.n: integer 18446744073709551616"):
+        ingest(ledger, csv_path)
+    pq_path = write_parquet(tmp_path / "big.parquet", rows)
+    with pytest.raises(InputError, match=rf"{pq_path}:row 1: tags\.n: integer 1844674407"):
+        ingest(ledger, pq_path)
+    typed = write_parquet(tmp_path / "typed.parquet", [{"text": "a", "tags": {"n": 2**60}}])
+    with pytest.raises(InputError, match=rf"{typed}:row 1: tags: integer {2**60} is outside"):
+        ingest(ledger, typed, defaults=Defaults(origin="human"))
+    json_cell = write_csv(tmp_path / "doc.csv", [{"doc": '{"a": 1, "a": 2}', "origin": "human"}])
+    with pytest.raises(InputError, match=rf"{json_cell}:2: doc: key 'a' appears twice"):
+        ingest(ledger, json_cell, fields_=FieldMap(json="doc"))
+    assert ledger.size == 0
+
+
+def test_a_byte_order_mark_starts_a_csv_or_jsonl_file(tmp_path: Path, ledger: Ledger) -> None:
+    for name, write in (("bom.csv", write_csv), ("bom.jsonl", write_jsonl)):
+        path = write(tmp_path / name, ROWS)
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+        report = ingest(ledger, path)
+        assert report.ids + report.existing_ids == expected_ids(ROWS)
+    assert ledger.size == len(ROWS)
+
+
+def test_a_column_name_appears_once(tmp_path: Path, ledger: Ledger) -> None:
+    csv_path = tmp_path / "twice.csv"
+    csv_path.write_text("text,origin,text\na,human,b\n")
+    with pytest.raises(InputError, match=rf"{csv_path}:1: column 'text' appears twice"):
+        ingest(ledger, csv_path)
+    pq_path = tmp_path / "twice.parquet"
+    pq.write_table(pa.table([["a"], ["b"]], names=["text", "text"]), pq_path)
+    with pytest.raises(InputError, match=rf"{pq_path}: column 'text' appears twice"):
+        ingest(ledger, pq_path, defaults=Defaults(origin="human"))
+
+
+def test_a_parquet_string_that_is_not_utf8_names_its_column_and_row(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    raw = pa.array([b"fine"] * 8195 + [b"bad \xff"], type=pa.binary())
+    texts = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())  # unchecked UTF-8
+    path = tmp_path / "latin1.parquet"
+    pq.write_table(pa.table({"origin": ["human"] * len(raw), "text": texts}), path)
+    with pytest.raises(InputError, match=rf"{path}:row 8196: column 'text' is not UTF-8"):
+        ingest(ledger, path)
     assert ledger.size == 0
 
 
@@ -510,8 +577,11 @@ def test_external_id_errors(tmp_path: Path, ledger: Ledger) -> None:
     with pytest.raises(InputError, match=rf"{path}:2: .*appears twice"):
         ingest(ledger, path, fields_=fields)
     no_id = write_jsonl(tmp_path / "noid.jsonl", [{"text": "a", "origin": "human"}])
-    with pytest.raises(InputError, match=rf"{no_id}:1: .*'id'"):
+    with pytest.raises(InputError, match=rf"{no_id}:1: 'id' \(the external id\) is missing"):
         ingest(ledger, no_id, fields_=fields)
+    null_id = write_jsonl(tmp_path / "null.jsonl", [{"id": None, "text": "a", "origin": "human"}])
+    with pytest.raises(InputError, match=rf"{null_id}:1: 'id' \(the external id\) is null"):
+        ingest(ledger, null_id, fields_=fields)
     ingest(ledger, write_jsonl(tmp_path / "one.jsonl", dup[:1]), fields_=fields)
     taken = write_jsonl(tmp_path / "taken.jsonl", [{"id": "x", "text": "other", "origin": "human"}])
     with pytest.raises(InputError, match="already names"):

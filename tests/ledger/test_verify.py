@@ -199,10 +199,13 @@ def test_consistent_rewrite_is_caught_by_the_signed_checkpoint(
                     generation=old.generation)  # fmt: skip
     forge_entry(built.db, idx, entry_bytes(forged))
     report = check(built)
-    assert {p.where for p in report.problems} == {"checkpoint"}
+    # the signed checkpoints tell; so does the reference index where a verdict names the record
+    assert "checkpoint" in {p.where for p in report.problems}
+    assert {p.where for p in report.problems} <= {"checkpoint", "index"}
     first_covering = 0 if idx < 20 else 1
-    assert report.first.at.startswith(f"#{first_covering} ")
-    assert "root" in report.first.message
+    signed = next(p for p in report.problems if p.where == "checkpoint")
+    assert signed.at.startswith(f"#{first_covering} ")
+    assert "root" in signed.message
 
 
 def test_corrupted_interior_tree_hash(built: Built) -> None:
@@ -345,3 +348,64 @@ def test_payload_erased_without_redaction_entry(built: Built) -> None:
     assert (report.first.where, report.first.at) == ("payload", digest)
     assert "no redaction entry" in report.first.message
     assert report.redacted == []
+
+
+# --- derived indexes and the stored key: recomputed from the entry bytes ------------------------
+# `built`: records at 0-19 and 32-49, verdicts on records 0-9 at 20-29, a mix at 30, a run at 31.
+
+ATTACKS: dict[str, tuple[str, tuple[Any, ...], str, str]] = {
+    "a verdict attached to another record": (
+        "INSERT INTO refs(target, source) VALUES (15, 22)", (), "index", "22"),
+    "a reference dropped": ("DELETE FROM refs WHERE source = 23", (), "index", "23"),
+    "a reference moved": ("UPDATE refs SET target = 1 WHERE source = 24", (), "index", "24"),
+    "a verdict relabelled as a record": (
+        "UPDATE entries SET kind = 'record' WHERE idx = 25", (), "index", "25"),
+    "a record indexed under another payload": (
+        "UPDATE entries SET payload = (SELECT payload FROM entries WHERE idx = 3) WHERE idx = 4",
+        (), "index", "4"),
+    "an entry's id key changed": (
+        "UPDATE entries SET key = key + 1 WHERE idx = 6", (), "entry", "6"),
+    "a payload nobody committed to": (
+        "INSERT INTO payloads(key, digest, data) VALUES (7, ?, x'00')", (b"\x07" * 32,),
+        "payload", "07" * 32),
+    "another verifier key in the database": (
+        "UPDATE meta SET value = 'example.com/x+00000000+AAAA' WHERE name = 'verifier_key'", (),
+        "key", "meta"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_edited_index_is_caught(built: Built, attack: str) -> None:
+    stmt, params, where, at = ATTACKS[attack]
+    trusted = built.led.verifier()  # as --key gives it: not read from the database
+    sql(built.db, stmt, params)
+    report = verify(built.led.store, trusted)
+    assert (report.first.where, report.first.at) == (where, at), report.problems
+
+
+def test_lineage_ignores_a_reference_the_entry_bytes_do_not_make(built: Built) -> None:
+    sql(built.db, "INSERT INTO refs(target, source) VALUES (15, 22)")  # verdict 22 is on record 2
+    lin = built.led.lineage(built.ids[15])
+    assert lin.verdicts == ()
+    assert [v.index for v in built.led.lineage(built.ids[2]).verdicts] == [22]
+
+
+def test_uncovered_entries_are_counted(built: Built, fill_ledger: Fill) -> None:
+    assert verify(built.led.store, built.led.verifier()).uncovered == 0
+    fill_ledger(built.led, 3, start=100)
+    report = verify(built.led.store, built.led.verifier())
+    assert report.ok
+    assert (report.checkpoint_size, report.uncovered) == (50, 3)
+
+
+def test_unerased_payload_is_caught(with_secret: tuple[Built, str, str]) -> None:
+    b, sid, digest = with_secret
+    b.led.redact(sid, "gdpr")
+    sql(
+        b.db,
+        "UPDATE payloads SET data = ? WHERE digest = ?",
+        (SECRET.encode(), bytes.fromhex(digest)),
+    )
+    report = check(b)
+    assert (report.first.where, report.first.at) == ("payload", digest)
+    assert "redacted" in report.first.message and "back" in report.first.message

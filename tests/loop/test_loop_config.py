@@ -10,6 +10,7 @@ import pytest
 
 from keel.errors import ConfigError
 from keel.loop import load_config
+from keel.loop.config import MAX_CONFIG_BYTES
 from keel.loop.demo import ARMS, arm_config
 from keel.loop.toml import dumps
 from small_loop import small_loop, write_loop
@@ -58,7 +59,21 @@ def _error(tmp_path: Path, **overrides: Any) -> str:
         ({"generatons": 3}, "unknown key 'generatons' in the top level; known keys:"),
         ({"mix": {"alpah": 0.2}}, "unknown key 'alpah' in [mix]"),
         ({"generations": "ten"}, "generations must be an integer, got 'ten'"),
-        ({"generations": 0}, "[loop] generations must be ≥ 1, got 0"),
+        ({"generations": 0}, "[loop] generations must be from 1 to 1,000, got 0"),
+        ({"generations": 1001}, "[loop] generations must be from 1 to 1,000, got 1001"),
+        ({"seed": -1}, "seed must be from 0 to 2**53 - 1, got -1"),
+        ({"seed": 2**53}, "seed must be from 0 to 2**53 - 1"),
+        (
+            {"generator": {"max_tokens": 100_000_000}},
+            "[generator] max_tokens must be from 1 to 2,048",
+        ),
+        ({"generator": {"samples": 100_001}}, "[generator] samples must be from 1 to 100,000"),
+        ({"generator": {"steps": 0}}, "[generator] steps must be from 1 to 1,000,000"),
+        ({"generator": {"concurrency": 0}}, "[generator] concurrency must be from 1 to 1,024"),
+        ({"judges": [{"kind": "likelihood", "order": 0}]}, "[[judges]] order must be ≥ 1"),
+        ({"experts": {"budget": 10**6}}, "[experts] budget must be from 0 to 100,000"),
+        ({"name": "x y" * 5000}, "the loop name 'x yx yx yx y...yx yx yx yx y' must be"),
+        ({"seed": [[[[[[[[0]]]]]]]]}, "seed must be an integer, got [[[[[[[...]]]]]]]"),
         ({"mix": {"gate": "maybe"}}, "mix.gate must be one of 'corrected', 'judges', 'none'"),
         ({"mix": {"alpha": 1.5}}, "alpha (the verified share) must be in [0, 1], got 1.5"),
         ({"mix": {"lineage": "yes"}}, "mix.lineage must be true or false"),
@@ -87,6 +102,59 @@ def test_bad_settings_name_the_key(
     tmp_path: Path, overrides: dict[str, Any], expected: str
 ) -> None:
     assert expected in _error(tmp_path, **overrides)
+
+
+SERVED = {"kind": "served", "base_url": "http://10.0.0.5:8000/v1", "model": "m",
+          "train_command": "train"}  # fmt: skip
+LLM_JUDGE = {"kind": "llm", "base_url": "http://127.0.0.1:8000/v1", "model": "m", "rubric": "r"}
+
+
+def test_served_models_keep_their_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    assert "[generator] $OPENAI_API_KEY is set and http://10.0.0.5:8000/v1 is plain http" in (
+        _error(tmp_path, generator=SERVED)
+    )
+    judge = {**LLM_JUDGE, "api_key_env": "AWS_SECRET_ACCESS_KEY"}
+    assert "[[judges]] keel reads an API key only from a variable whose name ends in _API_KEY" in (
+        _error(tmp_path, judges=[judge])
+    )
+    path = write_loop(tmp_path, generator={**SERVED, "allow_insecure": True}, judges=[LLM_JUDGE])
+    cfg = load_config(path)
+    assert cfg.generator.allow_insecure and not cfg.judges[0].allow_insecure
+
+
+MINIMAL = 'name = "x"\n{}[mix]\ngate = "none"\nhuman = "accumulated"\n'
+"""A valid loop file with room for top-level lines (the values dumps cannot write)."""
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ("generator = { temperature = nan }\n", "generator.temperature must be a finite number"),
+        ("experts = { error_rate = -inf }\n", "experts.error_rate must be a finite number"),
+        ("seed = " + "[" * 2000 + "]" * 2000 + "\n", "nest deeper than 16 levels"),
+        ("seed = " + "[" * 17 + "]" * 17 + "\n", "'seed': tables and arrays nest deeper than 16"),
+        ("seed = 0x" + "f" * 4000 + "\n", "'seed' holds an integer beyond 64 bits"),
+        ("seed = " + "9" * 5000 + "\n", "an integer beyond 64 bits (TOML's limit)"),
+        ('ledger = "a\\u0000b"\n', "ledger = 'a\\x00b': not a usable path"),
+    ],
+)
+def test_values_past_the_limits_are_refused(tmp_path: Path, lines: str, expected: str) -> None:
+    path = tmp_path / "loop.toml"
+    path.write_text(MINIMAL.format(""))
+    assert load_config(path).name == "x"
+    path.write_text(MINIMAL.format(lines))
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert expected in str(exc.value)
+    assert len(str(exc.value)) < 300
+
+
+def test_a_file_past_the_size_limit_is_refused_unparsed(tmp_path: Path) -> None:
+    path = tmp_path / "loop.toml"
+    path.write_text(MINIMAL.format("# " + "x" * MAX_CONFIG_BYTES + "\n"))
+    with pytest.raises(ConfigError, match="larger than 1,048,576 bytes"):
+        load_config(path)
 
 
 def test_not_toml_and_missing_files(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import keel.loop.run as loop_run
-from keel.errors import ConfigError, KeelError
+from keel.errors import ConfigError, InputError, KeelError
 from keel.experts import Snapshot, texts
 from keel.ledger import Ledger, verify
 from keel.loop import LoopResult, Step, load_config, run_loop
@@ -128,6 +128,25 @@ def test_more_generations_extend_the_loop(
     assert entries(tmp_path / "keel.db") == entries(reference[1])
 
 
+def test_the_same_config_resumes_through_any_spelling_of_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_loop(tmp_path / "loops", generations=1)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    first = run_loop(load_config(Path("loops/loop.toml")))
+    for cwd, spelling in [
+        (tmp_path / "loops", Path("loop.toml")),
+        (tmp_path / "elsewhere", Path("../elsewhere/../loops/loop.toml")),
+        (tmp_path / "elsewhere", path),
+    ]:
+        monkeypatch.chdir(cwd)
+        again = run_loop(load_config(spelling))
+        assert again.skipped_steps == 1 + 1 + 6
+        assert again.ledger_size == first.ledger_size
+    assert not (tmp_path / "elsewhere" / "keel.db").exists()
+
+
 def test_changed_settings_are_refused_on_resume(tmp_path: Path) -> None:
     path = write_loop(tmp_path, generations=1)
     run_loop(load_config(path))
@@ -172,6 +191,14 @@ def test_a_corpus_too_small_for_the_loop_is_a_config_error(tmp_path: Path) -> No
     )
     with pytest.raises(ConfigError, match=r"has 100 distinct texts; this loop needs 110"):
         run_loop(load_config(path))
+
+
+def test_a_binary_corpus_is_refused_before_the_ledger_is_made(tmp_path: Path) -> None:
+    (tmp_path / "human.txt").write_bytes(bytes(range(256)) * 10)
+    path = write_loop(tmp_path, human={"corpus": "human.txt", "reference": 40, "fresh": 10})
+    with pytest.raises(InputError, match=r"human.txt: not UTF-8 text"):
+        run_loop(load_config(path))
+    assert not (tmp_path / "keel.db").exists()
 
 
 def test_an_llm_judge_on_a_loopback_server_judges_every_record_once(tmp_path: Path) -> None:

@@ -107,6 +107,8 @@ def test_bad_settings_are_config_errors(model: NGramModel) -> None:
         NGramModel.train(TEXTS, order=0)
     with pytest.raises(ConfigError):
         model.sample(1, temperature=0)
+    with pytest.raises(ConfigError, match="overflows 64-bit n-gram keys"):
+        NGramModel.train(TEXTS, order=10**20)  # refused at once, not after computing V**order
 
 
 def test_unigram_model_works() -> None:

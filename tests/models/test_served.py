@@ -1,5 +1,6 @@
 """The served-model client against a real HTTP server on loopback speaking the OpenAI protocol:
-answers in order, bounded concurrency, retries on 429 / 5xx / timeouts, the on-disk cache."""
+answers in order, bounded concurrency, retries on 429 / 5xx / timeouts, the on-disk cache, and
+secrets kept where they belong (key variables, clear-text hosts, cross-origin redirects)."""
 
 from __future__ import annotations
 
@@ -164,3 +165,62 @@ def test_two_servers_never_share_cached_answers() -> None:
     there = request_keys(reqs, "model", "http://127.0.0.1:9000/v1")
     assert here[0][1] == there[0][1]
     assert here[0][0] != there[0][0]
+
+
+def test_key_from_an_allowed_variable_is_sent_as_bearer(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEEL_API_KEY", "sk-keel")
+    client(server, api_key_env="KEEL_API_KEY").generate(["x"])
+    assert server.headers[0]["authorization"] == "Bearer sk-keel"
+
+
+@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "HOME", "openai_api_key", "API_KEY"])
+def test_only_api_key_variables_are_read(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "a secret")
+    with pytest.raises(ConfigError, match=r"ends in _API_KEY.*not '" + name):
+        client(server, api_key_env=name).generate(["x"])
+    assert server.calls == 0
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5:8000/v1", "http://judge.invalid/v1"])
+def test_no_key_in_clear_text_to_another_host(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    with pytest.raises(ConfigError, match=r"clear text.*--allow-insecure"):
+        ServedModel(url, "m")
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "allow_insecure"),
+    [
+        ("https://judge.invalid/v1", "sk-secret", False),
+        ("http://localhost:8000/v1", "sk-secret", False),
+        ("http://127.0.0.2:8000/v1", "sk-secret", False),
+        ("http://[::1]:8000/v1", "sk-secret", False),
+        ("http://10.0.0.5:8000/v1", "", False),
+        ("http://10.0.0.5:8000/v1", "sk-secret", True),
+    ],
+)
+def test_clear_text_is_fine_for_loopback_no_key_or_when_allowed(
+    monkeypatch: pytest.MonkeyPatch, url: str, key: str, allow_insecure: bool
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    assert ServedModel(url, "m", allow_insecure=allow_insecure).base_url == url
+
+
+def test_same_origin_redirect_is_followed(server: FakeOpenAI) -> None:
+    server.redirects["/old/v1/chat/completions"] = "/v1/chat/completions"
+    moved = ServedModel(server.base_url.removesuffix("/v1") + "/old/v1", "m", backoff=0.01)
+    assert moved.generate(["hello"]) == ["hello"]
+    assert server.calls == 2
+
+
+def test_cross_origin_redirect_sends_nothing_there(server: FakeOpenAI) -> None:
+    with serve() as elsewhere:
+        server.redirects["/v1/chat/completions"] = f"{elsewhere.base_url}/chat/completions"
+        with pytest.raises(ConfigError, match=r"redirected a request to .* another origin"):
+            client(server).generate(["a record's text"])
+        assert elsewhere.calls == 0
+    assert server.calls == 1

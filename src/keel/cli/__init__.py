@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -58,8 +59,18 @@ def _root(
     ctx.obj = _common.Settings(db=db, key_file=key_file)
 
 
+class _Warnings(logging.Handler):
+    """Shows the library's warnings (a writer waiting for another, an unfinished erasure)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _common.err.print(Text.assemble(("warning:", "yellow"), " ", record.getMessage()))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; user errors print one clean line and set the exit code."""
+    log = logging.getLogger("keel")
+    if not any(isinstance(h, _Warnings) for h in log.handlers):
+        log.addHandler(_Warnings(logging.WARNING))
     try:
         app(args=argv, prog_name="keel")
     except SystemExit as exc:

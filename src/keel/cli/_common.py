@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import textwrap
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from keel.ledger import Ledger
+from keel._files import write_file
+from keel.errors import InputError
+from keel.ledger import Ledger, ledger_files
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -44,10 +47,50 @@ def settings(ctx: typer.Context) -> Settings:
     return obj
 
 
-def open_ledger(ctx: typer.Context, *, create: bool = False) -> Ledger:
-    """Open the ledger named by --db / KEEL_DB (refusing to create one unless asked)."""
+def open_ledger(ctx: typer.Context, *, create: bool = False, readonly: bool = False) -> Ledger:
+    """Open the ledger named by --db / KEEL_DB (refusing to create one unless asked);
+    `readonly` for commands that only read: they never wait on a writer."""
     s = settings(ctx)
-    return Ledger.open(s.db, create=create, key_path=s.key_file)
+    return Ledger.open(s.db, create=create, readonly=readonly, key_path=s.key_file)
+
+
+def _flag(param: typer.CallbackParam) -> str:
+    """A parameter as the user wrote it: an option's long flag, an argument's upper-case name."""
+    if param.param_type_name == "option":
+        return max(param.opts, key=len)
+    return (param.name or "").upper()
+
+
+def bounded(
+    low: float = -math.inf, high: float = math.inf
+) -> Callable[[typer.CallbackParam, float | None], float | None]:
+    """An option callback that refuses NaN and values outside [low, high] as one `InputError`
+    line (exit 2); the limit belongs in the option's help text."""
+    if math.isinf(low) and math.isinf(high):
+        allowed = "a number (not NaN)"
+    else:
+        allowed = f"a number from {low:,} to {high:,}"
+
+    def check(param: typer.CallbackParam, value: float | None) -> float | None:
+        if value is not None and not low <= value <= high:
+            raise InputError(f"{_flag(param)} {value}: use {allowed}")
+        return value
+
+    return check
+
+
+def utf8(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A parameter callback that refuses text that is not valid UTF-8 (undecodable bytes on the
+    command line arrive as lone surrogates) as one `InputError` line (exit 2)."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(
+                f"{_flag(param)} is not valid UTF-8 (character {exc.start + 1}): keel keeps "
+                "text as UTF-8; pass the text in a UTF-8 locale"
+            ) from exc
+    return value
 
 
 def emit_json(value: object) -> None:
@@ -55,14 +98,16 @@ def emit_json(value: object) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def write_bytes(data: bytes, path: Path | None) -> None:
-    """Write `data` to `path`, or exactly to stdout when no path is given."""
+def write_bytes(ctx: typer.Context, data: bytes, path: Path | None, *, force: bool) -> None:
+    """Write `data` to `path` (atomically, never over the ledger's own files, an existing file
+    only with `force`), or exactly to stdout when no path is given."""
     if path is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        path.write_bytes(data)
+        s = settings(ctx)
+        write_file(path, data, force=force, protect=ledger_files(s.db, s.key_file))
 
 
 class Update(Protocol):

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from keel.cli._common import emit_json, err, fit_table, open_ledger, out, progress
+from keel.cli._common import bounded, emit_json, err, fit_table, open_ledger, out, progress
 from keel.collapse import MetricsConfig, Simulation, SimulationResult, embedder, simulate
 from keel.collapse.report import write_simulation_report, write_watch_report
 from keel.collapse.simulate import LOOPS, MODELS, Loop, Model, Refit
@@ -24,6 +24,7 @@ from keel.collapse.watch import (
 )
 from keel.errors import InputError
 from keel.experts import Snapshot, texts
+from keel.mix import MAX_SEED
 from keel.text import load_fortunes
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
@@ -107,7 +108,13 @@ def watch_command(
     embedding: Annotated[
         str, typer.Option(help="hashing (default) or minilm ([embed]).")
     ] = "hashing",
-    seed: Annotated[int, typer.Option(help="Seed of the samples and the reference split.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed of the samples and the reference split, 0 to 2**53 - 1.",
+            callback=bounded(0, MAX_SEED),
+        ),
+    ] = 0,
     fail_on: Annotated[
         str | None, typer.Option(help="Exit 1 if any generation reaches early or late collapse.")
     ] = None,
@@ -202,7 +209,9 @@ def simulate_command(
     refit: Annotated[str, typer.Option(help="Gaussian variance refit: mle or unbiased.")] = "mle",
     temperature: Annotated[float, typer.Option(help="Sampling temperature (bias if < 1).")] = 1.0,
     keep: Annotated[float, typer.Option(help="Judge filter: share of typical samples kept.")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Random seed, 0 to 2**53 - 1.", callback=bounded(0, MAX_SEED))
+    ] = 0,
     categories: Annotated[int, typer.Option(help="Categorical: number of categories.")] = 1000,
     zipf: Annotated[float, typer.Option(help="Categorical: Zipf exponent.")] = 1.1,
     components: Annotated[int, typer.Option(help="Mixture: number of components.")] = 3,
@@ -218,7 +227,10 @@ def simulate_command(
     html: HtmlPath = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Simulate recursive training: per-generation metrics over repetitions, vs closed forms."""
+    """Simulate recursive training: per-generation metrics over repetitions, vs closed forms.
+
+    Repetitions × the values of one generation (its draws, categories or generations) are at
+    most 50,000,000 (`keel.collapse.simulate.MAX_VALUES`)."""
     cfg = Simulation(
         model=cast(Model, model),
         loop=cast(Loop, loop),

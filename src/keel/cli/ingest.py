@@ -12,17 +12,18 @@ from rich.markup import escape
 from keel.cli._common import emit_json, open_ledger, out, progress
 from keel.errors import InputError
 from keel.ledger import Defaults, FieldMap, ingest
-from keel.records import JSON, Digest, Producer
+from keel.records import JSON, Producer, as_digest, parse_json
 
 
 def _pairs(items: list[str], what: str) -> dict[str, JSON]:
+    """KEY=VALUE options: VALUE as JSON (refused if keel would not log it exactly), else text."""
     out_: dict[str, JSON] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise InputError(f"{what} {item!r}: expected KEY=VALUE")
         try:
-            out_[key] = orjson.loads(raw)
+            out_[key] = parse_json(raw, f"{what} {key}")
         except orjson.JSONDecodeError:
             out_[key] = raw
     return out_
@@ -45,7 +46,7 @@ def ingest_command(
         list[str], typer.Option(help="Sampling parameter KEY=VALUE of the producer (repeatable).")
     ] = [],  # noqa: B006
     prompt_sha256: Annotated[
-        str | None, typer.Option(help="SHA-256 of the prompt template used.")
+        str | None, typer.Option(help="SHA-256 of the prompt template used (64 hex digits).")
     ] = None,
     generation: Annotated[int | None, typer.Option(help="Generation number of the rows.")] = None,
     author: Annotated[str | None, typer.Option(help="Author of the rows (human data).")] = None,
@@ -78,7 +79,7 @@ def ingest_command(
             producer,
             producer_version,
             _pairs(param, "--param"),
-            Digest(prompt_sha256) if prompt_sha256 else None,
+            None if prompt_sha256 is None else as_digest(prompt_sha256, "--prompt-sha256"),
         )
     elif param or producer_version or prompt_sha256:
         raise InputError("--param, --producer-version and --prompt-sha256 need --producer")

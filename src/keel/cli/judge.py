@@ -13,7 +13,16 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from keel.cli._common import emit_json, err, fit_table, open_ledger, out, progress, settings
+from keel.cli._common import (
+    bounded,
+    emit_json,
+    err,
+    fit_table,
+    open_ledger,
+    out,
+    progress,
+    settings,
+)
 from keel.errors import InputError
 from keel.experts import Snapshot, texts
 from keel.judges import (
@@ -42,6 +51,7 @@ from keel.judges import (
 )
 from keel.judges.report import fmt
 from keel.ledger import Ledger
+from keel.mix import MAX_SEED
 from keel.models import DEFAULT_KEY_ENV, ServedModel
 from keel.records import Record
 
@@ -61,9 +71,22 @@ JudgeCols = Annotated[
     list[str] | None,
     typer.Option("--judge", help="Wide: a judge column, repeatable (default: every label column)."),
 ]
-Threshold = Annotated[float | None, typer.Option(help="Scores >= this are accepts.")]
-HumanThreshold = Annotated[float | None, typer.Option(help="Human scores >= this are correct.")]
-Seed = Annotated[int, typer.Option(help="Seed of the bootstrap / anchor sample.")]
+Threshold = Annotated[
+    float | None, typer.Option(help="Scores >= this are accepts (not NaN).", callback=bounded())
+]
+HumanThreshold = Annotated[
+    float | None,
+    typer.Option(help="Human scores >= this are correct (not NaN).", callback=bounded()),
+]
+Seed = Annotated[
+    int,
+    typer.Option(
+        help="Seed of the bootstrap / anchor sample, 0 to 2**53 - 1.",
+        callback=bounded(0, MAX_SEED),
+    ),
+]
+MAX_RESAMPLES = 100_000
+"""The most bootstrap resamples `keel judge audit` draws (memory grows with them)."""
 JudgeColumn = Annotated[
     str | None, typer.Option(help="Long and pairwise: the judge column (default: judge).")
 ]
@@ -157,7 +180,13 @@ def audit_command(
     penalty_category: Annotated[
         str | None, typer.Option(help="Report false rejections on this category.")
     ] = None,
-    resamples: Annotated[int, typer.Option(help="Bootstrap resamples (0: none).")] = 1000,
+    resamples: Annotated[
+        int,
+        typer.Option(
+            help=f"Bootstrap resamples, 0 (none) to {MAX_RESAMPLES:,}.",
+            callback=bounded(0, MAX_RESAMPLES),
+        ),
+    ] = 1000,
     seed: Seed = 0,
     intervals: Annotated[
         bool, typer.Option("--intervals", help="Show ± half the 95% interval under each value.")
@@ -334,10 +363,17 @@ def correct_command(
     threshold: Threshold = None,
     human_threshold: HumanThreshold = None,
     target_precision: Annotated[
-        float, typer.Option(help="Precision the kept data must reach (lower bound).")
+        float,
+        typer.Option(
+            help="Precision the kept data must reach (lower bound), 0 to 1.", callback=bounded(0, 1)
+        ),
     ] = 0.9,
     target_width: Annotated[
-        float, typer.Option(help="Half-width of the share's interval the anchor budget aims at.")
+        float,
+        typer.Option(
+            help="Half-width of the share's interval the anchor budget aims at, (0, 0.5].",
+            callback=bounded(0, 0.5),
+        ),
     ] = 0.02,
     anchor_sample: Annotated[
         int | None,
@@ -498,16 +534,43 @@ def run_command(
     ] = None,
     api_key_env: Annotated[
         str,
-        typer.Option(help="Environment variable holding the API key.", rich_help_panel=LLM_PANEL),
+        typer.Option(
+            help="Environment variable holding the API key; keel reads only names ending in "
+            "_API_KEY (e.g. OPENAI_API_KEY, KEEL_API_KEY).",
+            rich_help_panel=LLM_PANEL,
+        ),
     ] = DEFAULT_KEY_ENV,
+    allow_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--allow-insecure",
+            help="Send the key over plain http:// to a host other than this machine.",
+            rich_help_panel=LLM_PANEL,
+        ),
+    ] = False,
     concurrency: Annotated[
-        int, typer.Option(help="Requests in flight at most.", rich_help_panel=LLM_PANEL)
+        int,
+        typer.Option(
+            help="Requests in flight at most, 1 to 1,024.",
+            callback=bounded(1, 1024),
+            rich_help_panel=LLM_PANEL,
+        ),
     ] = 16,
     timeout: Annotated[
-        float, typer.Option(help="Seconds per request attempt.", rich_help_panel=LLM_PANEL)
+        float,
+        typer.Option(
+            help="Seconds per request attempt, up to 3,600.",
+            callback=bounded(0, 3600),
+            rich_help_panel=LLM_PANEL,
+        ),
     ] = 60.0,
     retries: Annotated[
-        int, typer.Option(help="Retries on 429, 5xx and timeouts.", rich_help_panel=LLM_PANEL)
+        int,
+        typer.Option(
+            help="Retries on 429, 5xx and timeouts, 0 to 100.",
+            callback=bounded(0, 100),
+            rich_help_panel=LLM_PANEL,
+        ),
     ] = 4,
     cache: Annotated[
         Path | None,
@@ -538,7 +601,8 @@ def run_command(
     threshold: Annotated[
         float,
         typer.Option(
-            help="Accept when the p-value against human texts is at least this.",
+            help="Accept when the p-value against human texts is at least this, 0 to 1.",
+            callback=bounded(0, 1),
             rich_help_panel=OFFLINE_PANEL,
         ),
     ] = 0.05,
@@ -556,7 +620,7 @@ def run_command(
         if llm is not None and model is not None and rubric is not None:
             served = ServedModel(
                 llm, model, api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
-                retries=retries,
+                retries=retries, allow_insecure=allow_insecure,
                 cache=None if no_cache else cache or db.with_suffix(".llm-cache.sqlite"),
             )  # fmt: skip
             judge = LLMJudge(served, Rubric.load(rubric), judge_id)

@@ -13,7 +13,17 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from keel.cli._common import emit_json, err, open_ledger, out, progress, settings, write_bytes
+from keel.cli._common import (
+    bounded,
+    emit_json,
+    err,
+    open_ledger,
+    out,
+    progress,
+    settings,
+    utf8,
+    write_bytes,
+)
 from keel.errors import InputError, NotFoundError, VerificationError
 from keel.ledger import (
     Ledger,
@@ -21,7 +31,6 @@ from keel.ledger import (
     ProofBundle,
     parse_signer,
     parse_verifier,
-    verify,
     verify_bundle,
 )
 from keel.ledger.note import Verifier, verifier_key
@@ -34,6 +43,7 @@ from keel.records import (
     Verdict,
     mix,
     parse_entry,
+    parse_json,
     payload_of,
     verdict,
 )
@@ -44,6 +54,7 @@ key_app = typer.Typer(help="The ledger's Ed25519 checkpoint key.")
 app.add_typer(key_app, name="key")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
+ForceFlag = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 
 
 # -- keys --------------------------------------------------------------------------------------
@@ -72,7 +83,7 @@ def key_init(
 @key_app.command("show")
 def key_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Print the ledger's verifier key."""
-    with open_ledger(ctx) as led:
+    with open_ledger(ctx, readonly=True) as led:
         vkey = led.verifier().vkey
         origin = led.origin
     if as_json:
@@ -85,7 +96,12 @@ def key_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command("checkpoint")
 def checkpoint(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it here.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Write it here (replaced atomically: a checkpoint is refreshed)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Sign a checkpoint (c2sp.org/tlog-checkpoint) of the log now and print it."""
@@ -94,27 +110,30 @@ def checkpoint(
         cp = led.latest_checkpoint()
     assert cp is not None
     if as_json:
+        if output is not None:
+            write_bytes(ctx, note, output, force=True)
         emit_json(
             {"origin": cp.origin, "size": cp.size, "root": cp.root.hex(), "note": note.decode()}
         )
-        if output is not None:
-            output.write_bytes(note)
         return
-    write_bytes(note, output)
+    write_bytes(ctx, note, output, force=True)
 
 
 @app.command("prove")
 def prove(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Entry id, unique id prefix, or external id.")],
+    ref: Annotated[
+        str, typer.Argument(help="Entry id, unique id prefix, or external id.", callback=utf8)
+    ],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the .tlog-proof here.")
     ] = None,
+    force: ForceFlag = False,
 ) -> None:
     """Write a receipt (c2sp.org/tlog-proof@v1) proving an entry is in the signed log."""
     with open_ledger(ctx) as led:
         bundle = led.prove(ref)
-    write_bytes(bundle.format(), output)
+    write_bytes(ctx, bundle.format(), output, force=force)
     if output is not None:
         err.print(f"receipt for entry {bundle.index} written to {escape(str(output))}")
 
@@ -122,16 +141,19 @@ def prove(
 @app.command("entry")
 def entry(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Entry id, unique id prefix, or external id.")],
+    ref: Annotated[
+        str, typer.Argument(help="Entry id, unique id prefix, or external id.", callback=utf8)
+    ],
     raw: Annotated[bool, typer.Option("--raw", help="Print the exact logged bytes.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it here.")] = None,
+    force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Show an entry: its id, index and logged content."""
-    with open_ledger(ctx) as led:
+    with open_ledger(ctx, readonly=True) as led:
         loc = led.locate(ref)
     if raw:
-        write_bytes(loc.raw, output)
+        write_bytes(ctx, loc.raw, output, force=force)
         return
     if as_json:
         emit_json({"id": loc.id, "index": loc.index, "entry": orjson.loads(loc.raw)})
@@ -143,14 +165,17 @@ def entry(
 @app.command("payload")
 def payload(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Entry id/prefix/external id, or payload digest.")],
+    ref: Annotated[
+        str, typer.Argument(help="Entry id/prefix/external id, or payload digest.", callback=utf8)
+    ],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it here.")] = None,
+    force: ForceFlag = False,
 ) -> None:
     """Print the payload bytes an entry commits to (text, JSON or a mix's member list)."""
-    with open_ledger(ctx) as led:
+    with open_ledger(ctx, readonly=True) as led, led.snapshot():
         digest = _payload_digest(led, ref)
         data = led.payload(digest)
-    write_bytes(data, output)
+    write_bytes(ctx, data, output, force=force)
 
 
 def _payload_digest(led: Ledger, ref: str) -> str:
@@ -232,11 +257,10 @@ def verify_command(
 ) -> None:
     """Recheck everything: entries, tree, payloads, checkpoints; name the first failure."""
     s = settings(ctx)
-    with open_ledger(ctx) as led:
+    with open_ledger(ctx, readonly=True) as led:
         verifier, source = _trusted_verifier(led, key)
-        size = led.size
-        with progress("verify", size) as update:
-            report = verify(led.store, verifier, progress=update)
+        with progress("verify", led.size) as update:
+            report = led.verify(verifier, progress=update)
     if as_json:
         emit_json(
             {
@@ -247,6 +271,7 @@ def verify_command(
                 "payloads": report.payloads,
                 "redacted": report.redacted,
                 "checkpoints": report.checkpoints,
+                "uncovered": report.uncovered,
                 "key": verifier.name,
                 "key_source": source,
                 "problems": [
@@ -268,6 +293,17 @@ def verify_command(
             f"({len(report.redacted)} redacted), {report.checkpoints} checkpoints; "
             f"root {report.root}"
         )
+        if report.size and not report.checkpoint_size:
+            err.print(
+                "[yellow]warning:[/] no signed checkpoint covers this ledger: anyone with the "
+                "file could rewrite it unnoticed; run `keel ledger checkpoint` and publish it"
+            )
+        elif report.uncovered:
+            err.print(
+                f"[yellow]warning:[/] {report.uncovered:,} entries after the latest checkpoint "
+                f"(size {report.checkpoint_size:,}) are not covered by a signature yet; "
+                "run `keel ledger checkpoint`"
+            )
     if not report.ok:
         raise typer.Exit(VerificationError.exit_code)
 
@@ -286,8 +322,10 @@ def _trusted_verifier(led: Ledger, key: str | None) -> tuple[Verifier, str]:
 @app.command("redact")
 def redact(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Entry id/prefix/external id, or payload digest.")],
-    reason: Annotated[str, typer.Option(help="Why the bytes are erased (logged).")],
+    ref: Annotated[
+        str, typer.Argument(help="Entry id/prefix/external id, or payload digest.", callback=utf8)
+    ],
+    reason: Annotated[str, typer.Option(help="Why the bytes are erased (logged).", callback=utf8)],
     as_json: JsonFlag = False,
 ) -> None:
     """Erase a payload's bytes and log a redaction entry; proofs and checkpoints stay valid."""
@@ -303,10 +341,23 @@ def redact(
     out.print(f"payload {digest} {what}; redaction entry {result.id} (index {result.index})")
 
 
+@app.command("compact")
+def compact(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Finish erasures: move erased bytes out of the database's write-ahead log."""
+    with open_ledger(ctx) as led:
+        led.compact()
+    if as_json:
+        emit_json({"ok": True})
+    else:
+        out.print("erased bytes are gone from every file of the ledger")
+
+
 # -- lookups -------------------------------------------------------------------------------
 def _row(loc: Located) -> dict[str, JSON]:
     e = loc.entry
     summary: dict[str, JSON] = {"id": loc.id, "index": loc.index, "kind": e.kind}
+    if loc.alias is not None:
+        summary["external_id"] = loc.alias  # a lookup name: not covered by the log
     if isinstance(e, Record):
         summary.update(
             origin=e.origin,
@@ -354,6 +405,8 @@ def _table(rows: list[Located], title: str) -> None:
         t.add_column(col, overflow="fold")
     for loc in rows:
         t.add_row(str(loc.index), loc.entry.kind, loc.id[:16], Text.from_markup(_describe(loc)))
+    if any(loc.alias is not None for loc in rows):
+        t.caption = "external ids are lookup names kept beside the log: not authenticated"
     out.print(t)
 
 
@@ -361,16 +414,21 @@ def _table(rows: list[Located], title: str) -> None:
 def find(
     ctx: typer.Context,
     query: Annotated[
-        str | None, typer.Argument(help="An id, id prefix, external id, or payload digest.")
+        str | None,
+        typer.Argument(help="An id, id prefix, external id, or payload digest.", callback=utf8),
     ] = None,
-    text: Annotated[str | None, typer.Option(help="Exact payload text to look for.")] = None,
-    digest: Annotated[str | None, typer.Option(help="Payload SHA-256 (hex).")] = None,
+    text: Annotated[
+        str | None, typer.Option(help="Exact payload text to look for.", callback=utf8)
+    ] = None,
+    digest: Annotated[
+        str | None, typer.Option(help="Payload SHA-256 (hex).", callback=utf8)
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Look entries up by id, payload digest, or exact text."""
     if sum(x is not None for x in (query, text, digest)) != 1:
         raise InputError("give exactly one of QUERY, --text or --digest")
-    with open_ledger(ctx) as led:
+    with open_ledger(ctx, readonly=True) as led, led.snapshot():
         if text is not None:
             found = led.find_text(text)
         elif digest is not None:
@@ -392,11 +450,13 @@ def find(
 @app.command("lineage")
 def lineage(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Record id, id prefix, or external id.")],
+    ref: Annotated[
+        str, typer.Argument(help="Record id, id prefix, or external id.", callback=utf8)
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Show a record's ancestors (parents, their parents, ...) and the verdicts on each."""
-    with open_ledger(ctx) as led:
+    with open_ledger(ctx, readonly=True) as led:
         lin = led.lineage(ref)
     if as_json:
         emit_json(
@@ -433,6 +493,8 @@ def lineage(
             node.add(label(f"[magenta]verdict[/] {_describe(v)}"))
         nodes[a.located.id] = node
     out.print(tree, soft_wrap=False)
+    if lin.record.alias is not None:
+        err.print(f"found by external id {lin.record.alias!r}: a lookup name, not authenticated")
     if lin.children:
         out.print(
             f"{len(lin.children)} child record(s): " + ", ".join(c[:16] for c in lin.children)
@@ -442,11 +504,16 @@ def lineage(
 @app.command("log")
 def log(
     ctx: typer.Context,
-    count: Annotated[int, typer.Option("-n", "--count", help="How many entries.")] = 20,
+    count: Annotated[
+        int,
+        typer.Option(
+            "-n", "--count", help="How many entries, 1 to 100,000.", callback=bounded(1, 100_000)
+        ),
+    ] = 20,
     as_json: JsonFlag = False,
 ) -> None:
     """Show the most recent entries, newest first."""
-    with open_ledger(ctx) as led:
+    with open_ledger(ctx, readonly=True) as led, led.snapshot():
         rows = led.recent(count)
         size = led.size
     if as_json:
@@ -457,24 +524,29 @@ def log(
 
 @app.command("info")
 def info(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Summarise the ledger: size, root, origin, key, latest checkpoint."""
-    with open_ledger(ctx) as led:
-        size = led.size
-        root = led.root(size).hex()
-        latest = led.store.latest_checkpoint()
-        data: dict[str, JSON] = {
-            "db": str(settings(ctx).db),
-            "size": size,
-            "root": root,
-            "origin": led.origin,
-            "verifier_key": led.store.get_meta("verifier_key"),
-            "checkpoint_size": None if latest is None else latest[0],
-            "checkpoints": len(led.store.checkpoints()),
-        }
+    """Summarise the ledger: size, root, origin, key, checkpoint coverage."""
+    with open_ledger(ctx, readonly=True) as led:
+        i = led.info()
+    data: dict[str, JSON] = {
+        "db": str(settings(ctx).db),
+        "size": i.size,
+        "root": i.root,
+        "origin": i.origin,
+        "verifier_key": i.verifier_key,
+        "checkpoints": i.checkpoints,
+        "checkpoint_size": i.checkpoint_size,
+        "uncovered": i.uncovered,
+    }
     if as_json:
         emit_json(data)
         return
-    for k, v in data.items():
+    shown = {
+        **data,
+        "origin": i.origin or "(no key yet: `keel ledger key init`)",
+        "verifier_key": i.verifier_key or "(no key yet)",
+        "checkpoint_size": "(none signed yet)" if i.checkpoint_size is None else i.checkpoint_size,
+    }
+    for k, v in shown.items():
         out.print(escape(f"{k:16s} {v}"))
 
 
@@ -482,13 +554,22 @@ def info(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command("add-verdict")
 def add_verdict(
     ctx: typer.Context,
-    record: Annotated[str, typer.Argument(help="The judged record (id, prefix or external id).")],
-    judge: Annotated[str, typer.Option(help="Judge id, e.g. gpt-4o-2024-08-06 or expert:ana.")],
+    record: Annotated[
+        str, typer.Argument(help="The judged record (id, prefix or external id).", callback=utf8)
+    ],
+    judge: Annotated[
+        str,
+        typer.Option(help="Judge id, e.g. gpt-4o-2024-08-06 or expert:ana.", callback=utf8),
+    ],
     judge_kind: Annotated[str, typer.Option(help="ai or expert.")] = "ai",
-    label: Annotated[str | None, typer.Option(help="Verdict label, e.g. accept/reject.")] = None,
+    label: Annotated[
+        str | None, typer.Option(help="Verdict label, e.g. accept/reject.", callback=utf8)
+    ] = None,
     score: Annotated[float | None, typer.Option(help="Numeric score.")] = None,
-    rubric: Annotated[str | None, typer.Option(help="Rubric id.")] = None,
-    rationale: Annotated[str | None, typer.Option(help="Rationale text (a payload).")] = None,
+    rubric: Annotated[str | None, typer.Option(help="Rubric id.", callback=utf8)] = None,
+    rationale: Annotated[
+        str | None, typer.Option(help="Rationale text (a payload).", callback=utf8)
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Log a judge's or expert's verdict on a record."""
@@ -528,7 +609,9 @@ def add_mix(
 @app.command("add-run")
 def add_run(
     ctx: typer.Context,
-    mix_ref: Annotated[str, typer.Argument(metavar="MIX", help="The mix the run trained on.")],
+    mix_ref: Annotated[
+        str, typer.Argument(metavar="MIX", help="The mix the run trained on.", callback=utf8)
+    ],
     model: Annotated[str, typer.Option(help="Name of the model trained.")],
     config: Annotated[str, typer.Option(help="Training configuration, as JSON.")] = "{}",
     artifact: Annotated[
@@ -556,7 +639,7 @@ def add_run(
 
 def _json_object(text: str, flag: str) -> dict[str, JSON]:
     try:
-        value = orjson.loads(text)
+        value = parse_json(text, flag)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{flag} is not JSON: {exc}") from exc
     if not isinstance(value, dict):

@@ -11,10 +11,12 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from keel.cli._common import emit_json, err, fit_table, out
+from keel.cli._common import bounded, emit_json, err, fit_table, out
 from keel.loop import LoopResult, Step, load_config, run_loop
+from keel.loop.config import MAX_GENERATIONS
 from keel.loop.demo import ARMS, run_demo
 from keel.loop.report import summary
+from keel.mix import MAX_SEED
 
 app = typer.Typer(help="The anchored loop: generate, judge, review, mix, train, watch.")
 
@@ -97,8 +99,16 @@ def demo_command(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for the arms' ledgers and the report.")
     ] = Path("keel-demo"),
-    generations: Annotated[int, typer.Option(help="Generations of each arm.")] = 10,
-    seed: Annotated[int, typer.Option(help="Seed of every arm.")] = 0,
+    generations: Annotated[
+        int,
+        typer.Option(
+            help=f"Generations of each arm, 1 to {MAX_GENERATIONS:,}.",
+            callback=bounded(1, MAX_GENERATIONS),
+        ),
+    ] = 10,
+    seed: Annotated[
+        int, typer.Option(help="Seed of every arm, 0 to 2**53 - 1.", callback=bounded(0, MAX_SEED))
+    ] = 0,
     jobs: Annotated[int, typer.Option(help="Arms run at once (processes).")] = 2,
     json_: JsonFlag = False,
 ) -> None:

@@ -58,7 +58,7 @@ def build(
     tail_boost: Annotated[
         float, typer.Option(help="Weight added per rare type (0: uniform sampling).")
     ] = 2.0,
-    seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw, 0 to 2**53 - 1.")] = 0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; log nothing.")] = False,
     as_json: JsonFlag = False,
 ) -> None:

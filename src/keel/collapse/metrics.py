@@ -257,9 +257,9 @@ class MetricsConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.tail_quantile <= 1.0:
             raise ConfigError(f"tail_quantile must be in [0, 1], got {self.tail_quantile}")
-        if self.tail_min_count <= 0:
+        if not self.tail_min_count > 0:
             raise ConfigError(f"tail_min_count must be > 0, got {self.tail_min_count}")
-        if self.kl_smoothing <= 0:
+        if not self.kl_smoothing > 0:
             raise ConfigError(f"kl_smoothing must be > 0, got {self.kl_smoothing}")
         if self.bleu_sample < 2 or self.embed_sample < 2 or self.knn_k < 1:
             raise ConfigError("bleu_sample and embed_sample must be ≥ 2 and knn_k ≥ 1")

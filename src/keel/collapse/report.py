@@ -2,15 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
 from keel.collapse.metrics import CollapseMetrics
-from keel.collapse.simulate import SimulationResult
+from keel.collapse.simulate import Model, Simulation, SimulationResult
 from keel.collapse.watch import WatchReport
 from keel.report import Section, Series, line_chart, paragraph, table, write_page
 
 WATCH_SKIP = frozenset({"texts", "tail_types", "reference_tail_mass"})
+LABELS = {
+    "distinct_1": "distinct-1 (distinct words / words)",
+    "distinct_2": "distinct-2 (distinct bigrams / bigrams)",
+    "distinct_3": "distinct-3 (distinct trigrams / trigrams)",
+    "entropy_1": "unigram entropy, bits",
+    "entropy_2": "bigram entropy, bits",
+    "gini_simpson": "Gini-Simpson diversity",
+    "support": "support (distinct types)",
+    "singleton_share": "share of types seen once",
+    "tail_retention": "tail retention",
+    "tail_mass": "tail mass",
+    "singleton_retention": "singleton retention",
+    "kl_to_reference": "KL divergence to the reference, bits",
+    "js_to_reference": "JS divergence to the reference, bits",
+    "self_bleu": "self-BLEU",
+    "vendi": "Vendi score",
+    "precision": "k-NN precision",
+    "recall": "k-NN recall",
+    "length_mean": "mean length, tokens",
+    "length_std": "SD of length, tokens",
+    "entropy": "entropy, bits",
+    "js_to_truth": "JS divergence to the truth, bits",
+    "kl": "KL divergence to the truth, nats",
+    "min_weight": "smallest component weight",
+    "test_error": "squared error of the fitted weights",
+}
+"""Readable names of the watch's metrics (`CollapseMetrics`) and the simulator's."""
+RATIO_LABELS = {
+    "tail": "tail ratio",
+    "precision": "precision ratio",
+    "entropy": "entropy ratio",
+    "distinct_2": "distinct-2 ratio",
+    "singletons": "singletons ratio",
+}
+"""Readable names of the watch's ratios (`keel.collapse.watch.RATIOS`)."""
+MODEL_SETTINGS: dict[Model, Callable[[Simulation], str]] = {
+    "gaussian": lambda c: f"variance refit {c.refit}",
+    "mixture": lambda c: f"{c.components} components",
+    "categorical": lambda c: f"{c.categories:,} categories, Zipf exponent {c.zipf_exponent}",
+    "regression": lambda c: f"d = {c.dim} features, label noise s = {c.noise}",
+    "ngram": lambda c: (
+        f"order {c.order}, "
+        + ("the fortunes" if c.corpus is None else f"{len(c.corpus):,} human texts")
+    ),
+}
+"""The settings only one model reads, in words."""
+
+
+def label(name: str) -> str:
+    """The readable name of a metric."""
+    return LABELS.get(name, name.replace("_", " "))
+
+
+def settings(cfg: Simulation) -> str:
+    """The settings of a simulation that apply to its model and loop, in words: the fresh share
+    only for loop fresh, the judge filter except for regression, each model's own."""
+    parts = [
+        f"model {cfg.model}",
+        f"loop {cfg.loop}",
+        f"M = {cfg.samples:,} training points per generation",
+        f"{cfg.repetitions} repetitions",
+    ]
+    if cfg.loop == "fresh":
+        parts.append(f"fresh human share a = {cfg.alpha} (decay {cfg.alpha_decay})")
+    parts.append(f"temperature T = {cfg.temperature}")
+    if cfg.model != "regression":
+        parts.append(f"judge filter keeps {cfg.keep:.0%}")
+    parts += [MODEL_SETTINGS[cfg.model](cfg), f"seed {cfg.seed}"]
+    return ", ".join(parts)
 
 
 def watch_sections(report: WatchReport) -> list[Section]:
@@ -18,10 +88,11 @@ def watch_sections(report: WatchReport) -> list[Section]:
     t = report.thresholds
     x = [float(i) for i in range(len(report.generations))]
     names = ", ".join(f"{i}: {g.name}" for i, g in enumerate(report.generations))
+    alpha = any(g.alpha is not None for g in report.generations)
     rows = [
         [
             g.name,
-            "" if g.alpha is None else f"{g.alpha:.2f}",
+            *(["" if g.alpha is None else f"{g.alpha:.2f}"] if alpha else []),
             g.verdict,
             *(f"{v:.3f}" for v in g.ratios.values()),
             f"{g.tail_change:+.3f}",
@@ -30,12 +101,8 @@ def watch_sections(report: WatchReport) -> list[Section]:
         ]
         for g in report.generations
     ]
-    heads = [
-        "generation",
-        "alpha",
-        "verdict",
-        *(f"{k} ratio" for k in report.generations[0].ratios),
-    ]
+    ratios = [RATIO_LABELS.get(k, f"{label(k)} ratio") for k in report.generations[0].ratios]
+    heads = ["generation", *(["human share"] if alpha else []), "verdict", *ratios]
     verdicts = Section(
         "Verdicts",
         [
@@ -47,11 +114,11 @@ def watch_sections(report: WatchReport) -> list[Section]:
                 f"{t.tail_floor}; late collapse: entropy ratio < {t.entropy_ratio} or "
                 f"distinct-2 ratio < {t.distinct_ratio}."
             ),
-            table([*heads, "tail change", "change z", "reasons"], rows),
+            table([*heads, "tail ratio change", "z of the change", "reasons"], rows),
             line_chart(
                 [
-                    Series(f"{k} ratio", x, [float(g.ratios[k]) for g in report.generations])
-                    for k in report.generations[0].ratios
+                    Series(name, x, [float(g.ratios[k]) for g in report.generations])
+                    for name, k in zip(ratios, report.generations[0].ratios, strict=True)
                 ],
                 title="generation / same-size human sample",
                 xlabel="generation",
@@ -67,10 +134,10 @@ def watch_sections(report: WatchReport) -> list[Section]:
         base = [float(getattr(g.baseline, f.name)) for g in report.generations]
         charts.append(
             line_chart(
-                [Series("generation", x, gen), Series("human, same size", x, base)],
-                title=f.name,
+                [Series("the generation", x, gen), Series("human sample, same size", x, base)],
+                title=label(f.name),
                 xlabel="generation",
-                ylabel=f.name,
+                ylabel=label(f.name),
             )
         )
     return [verdicts, Section("Metrics by generation", charts)]
@@ -78,7 +145,6 @@ def watch_sections(report: WatchReport) -> list[Section]:
 
 def simulation_sections(result: SimulationResult) -> list[Section]:
     """One chart per metric: mean over repetitions, a 10-90% band, and the closed form if any."""
-    cfg = result.config
     x = [float(i) for i in range(result.generations)]
     charts = []
     for name in result.metrics:
@@ -86,11 +152,12 @@ def simulation_sections(result: SimulationResult) -> list[Section]:
         series = [Series("simulated mean", x, result.mean(name).tolist(), lo.tolist(), hi.tolist())]
         if name in result.theory:
             series.append(Series("closed form", x, result.theory[name].tolist()))
-        charts.append(line_chart(series, title=name, xlabel="generation", ylabel=name))
+        charts.append(
+            line_chart(series, title=label(name), xlabel="generation", ylabel=label(name))
+        )
     intro = paragraph(
-        f"model {cfg.model}, loop {cfg.loop}, M = {cfg.samples}, {cfg.repetitions} repetitions, "
-        f"a = {cfg.alpha} (decay {cfg.alpha_decay}), T = {cfg.temperature}, keep = {cfg.keep}, "
-        f"refit {cfg.refit}, seed {cfg.seed}. Bands: 10% and 90% quantiles over repetitions."
+        f"{settings(result.config)}. Bands: 10% and 90% quantiles over repetitions; an axis is "
+        "logarithmic where its values span more than a factor of ten."
     )
     return [Section("Per-generation metrics", [intro, *charts])]
 

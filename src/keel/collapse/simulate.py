@@ -41,6 +41,9 @@ TAIL_Z = float(stats.norm.ppf(0.995))
 """Gaussian tails: |x| beyond the truth's 0.5% and 99.5% quantiles (1% of its mass)."""
 CATEGORICAL_TAIL = 0.2
 """Categorical tail: the rarest categories that together hold 20% of the true mass."""
+MAX_VALUES = 50_000_000
+"""The most values a simulation holds at once, over its repetitions (`Simulation.values`):
+about 400 MB per array of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +89,32 @@ class Simulation:
             (self.model != "regression" or self.keep == 1.0, "regression has no judge filter"),
             (self.model != "regression" or self.samples > self.dim + 1, "regression needs M > d+1"),
             (self.categories >= 2 and self.components >= 1 and self.dim >= 1, "sizes ≥ 1"),
-        ]
+            (math.isfinite(self.zipf_exponent), "the Zipf exponent must be a finite number"),
+            (0 <= self.noise < math.inf, "noise must be a finite number ≥ 0"),
+            (
+                max(self.generations, self.repetitions, self.samples, self.categories,
+                    self.components, self.dim) <= MAX_VALUES,
+                f"generations, repetitions, samples and sizes ≤ {MAX_VALUES:,}",
+            ),
+        ]  # fmt: skip
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"simulation: {message}")
+        if self.values() > MAX_VALUES:
+            raise ConfigError(
+                f"simulation: {self.values():,} values at once (repetitions × the values of a "
+                f"generation) is over {MAX_VALUES:,}: lower repetitions, samples, categories or "
+                "dim, or raise keep"
+            )
+
+    def values(self) -> int:
+        """Values held at once: repetitions × the larger of a generation's draws (⌈M/keep⌉,
+        times d for regression or the components for a mixture), its categories (categorical)
+        and the generations recorded."""
+        width = {"regression": self.dim, "mixture": self.components}.get(self.model, 1)
+        drawn = math.ceil(self.samples / self.keep) * width
+        categories = self.categories if self.model == "categorical" else 0
+        return self.repetitions * max(drawn, categories, self.generations + 1)
 
     def alphas(self) -> FloatArray:
         """aₙ for n = 1 … generations (generation 1 trains on human data only)."""

@@ -61,8 +61,11 @@ class Thresholds:
                 f"need 0 ≤ tail floor ≤ tail ratio, got floor {self.tail_floor} "
                 f"and ratio {self.tail_ratio}"
             )
-        if self.trend_z < 0:
+        if not self.trend_z >= 0:
             raise ConfigError(f"the trend z must be ≥ 0, got {self.trend_z}")
+        for name in ("precision_ratio", "entropy_ratio", "distinct_ratio"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be ≥ 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,9 @@ class Snapshot:
         by_id = dict(base.by_id) if base else {}
         pending = dict(base.pending) if base else {}
         size = base.size if base else 0
-        for loc in ledger.iter_located(size):
+        with ledger.snapshot():
+            located = list(ledger.iter_located(size))
+        for loc in located:
             e = loc.entry
             size = loc.index + 1
             if isinstance(e, Record) and loc.id not in by_id:

@@ -30,7 +30,7 @@ from keel.judges.stats import (
     bootstrap,
     safe_div,
 )
-from keel.judges.table import read_file
+from keel.judges.table import column_as, read_file
 
 FIRST_WORDS = frozenset({"first", "a", "1", "left", "0"})
 SECOND_WORDS = frozenset({"second", "b", "2", "right"})
@@ -146,10 +146,7 @@ def _slot(value: object, first: str, second: str, where: str) -> float:
 
 
 def _cells(table: pa.Table, name: str, kind: pa.DataType, path: Path) -> list[object]:
-    try:
-        values: list[object] = table.column(name).cast(kind).to_pylist()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise InputError(f"{path} column {name}: expected {kind} values ({exc})") from exc
+    values: list[object] = column_as(table, name, kind, str(path)).to_pylist()
     return values
 
 

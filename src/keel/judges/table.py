@@ -87,39 +87,66 @@ class JudgeTable:
 
 # -- files -----------------------------------------------------------------------------------
 def read_file(path: Path) -> pa.Table:
-    """Read a CSV, JSONL or Parquet file into an arrow table (by its suffix)."""
+    """Read a CSV, JSONL or Parquet file into an arrow table (by its suffix); every column must
+    have its own name."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             opts = pacsv.ParseOptions(newlines_in_values=True)
-            return pacsv.read_csv(path, parse_options=opts)
-        if suffix in (".parquet", ".pq"):
-            return pq.read_table(path)
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            return _read_jsonl(path)
+            table = pacsv.read_csv(path, parse_options=opts)
+        elif suffix in (".parquet", ".pq"):
+            table = pq.read_table(path)
+        elif suffix in (".jsonl", ".ndjson", ".json"):
+            table = _read_jsonl(path)
+        else:
+            raise InputError(f"{path}: unknown file type {suffix!r}; use .csv, .jsonl or .parquet")
+        names = table.column_names
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file") from exc
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot read it as {suffix[1:]}: {exc}") from exc
-    raise InputError(f"{path}: unknown file type {suffix!r}; use .csv, .jsonl or .parquet")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: a column name is not UTF-8 text ({exc.reason})") from exc
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names):
+        first = seen.setdefault(name, k)
+        if first != k:
+            raise InputError(
+                f"{path}: columns {first + 1} and {k + 1} are both named {name!r}; rename one"
+            )
+    return table
 
 
 def _read_jsonl(path: Path) -> pa.Table:
+    """Rows of JSON objects as a table; a column of mixed types, arrays or objects is read as
+    text (its cells are not labels, and say so if used as such)."""
     rows = [row for _, _, row in jsonl.objects(path)]
     names = dict.fromkeys(key for row in rows for key in row)
     columns = {key: [row.get(key) for row in rows] for key in names}
     arrays = {}
     for key, values in columns.items():
         try:
-            arrays[key] = pa.array(values)
+            array = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arrays[key] = pa.array([None if v is None else str(v) for v in values])
+            array = None
+        if array is None or pa.types.is_nested(array.type):
+            array = pa.array([None if v is None else str(v) for v in values])
+        arrays[key] = array
     return pa.table(arrays) if arrays else pa.table({})
 
 
 # -- cells -----------------------------------------------------------------------------------
 def _column(table: pa.Table, name: str) -> pa.Array:
     return table.column(name).combine_chunks()
+
+
+def column_as(table: pa.Table, name: str, kind: pa.DataType, where: str) -> pa.Array:
+    """Column `name` cast to `kind`; an `InputError` names the file (`where`) and the column
+    when its cells cannot be (words for numbers, arrays for text...)."""
+    try:
+        return _column(table, name).cast(kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"{where} column {name}: expected {kind} values ({exc})") from exc
 
 
 def parse_labels(
@@ -197,7 +224,7 @@ def _from_scores(
 def _keys(table: pa.Table, names: Sequence[str], where: str) -> list[str]:
     parts = []
     for name in names:
-        col = _column(table, name).cast(pa.string())
+        col = column_as(table, name, pa.string(), where)
         if col.null_count:
             row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
             raise InputError(f"{where} column {name} row {row + 1}: the item id is empty")
@@ -205,8 +232,8 @@ def _keys(table: pa.Table, names: Sequence[str], where: str) -> list[str]:
     return [KEY_SEPARATOR.join(t) for t in zip(*parts, strict=True)]
 
 
-def _strings(table: pa.Table, name: str) -> list[str | None]:
-    values: list[str | None] = _column(table, name).cast(pa.string()).to_pylist()
+def _strings(table: pa.Table, name: str, where: str) -> list[str | None]:
+    values: list[str | None] = column_as(table, name, pa.string(), where).to_pylist()
     return values
 
 
@@ -270,16 +297,13 @@ def _item_values(rows: _Rows, table: pa.Table, items: list[str], cols: Columns, 
                 _note_item(rows, "human score", it, s, f"{where} row {r + 1}")
     hs = _optional(table, cols, "human_score", path)
     if hs is not None:
-        try:
-            values = _column(table, hs).cast(pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise InputError(f"{where} column {hs}: human scores must be numbers ({exc})") from exc
+        values = column_as(table, hs, pa.float64(), where).to_numpy(zero_copy_only=False)
         for r, (it, s) in enumerate(zip(items, values.tolist(), strict=True)):
             _note_item(rows, "human score", it, s, f"{where} row {r + 1}")
     for role in ("category", "subject"):
         col = _optional(table, cols, role, path)
         if col is not None:
-            for r, (it, v) in enumerate(zip(items, _strings(table, col), strict=True)):
+            for r, (it, v) in enumerate(zip(items, _strings(table, col, where), strict=True)):
                 _note_item(rows, role, it, v, f"{where} row {r + 1}")
 
 
@@ -334,14 +358,14 @@ def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns) -> None:
     _require(table, [*item_cols, cols.judge], path)
     items = _keys(table, item_cols, where)
     _item_values(rows, table, items, cols, path)
-    raw_judges = _strings(table, cols.judge)
+    raw_judges = _strings(table, cols.judge, where)
     if None in raw_judges:
         row = raw_judges.index(None) + 1
         raise InputError(f"{where} column {cols.judge} row {row}: the judge is empty")
     judges = [str(j) for j in raw_judges]
     run_col = _optional(table, cols, "run", path)
     if run_col is not None:
-        runs = [str(v) for v in _strings(table, run_col)]
+        runs = [str(v) for v in _strings(table, run_col, where)]
     else:
         seen: dict[tuple[str, str], int] = {}
         runs = []
@@ -352,7 +376,7 @@ def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns) -> None:
     score_col = _optional(table, cols, "score", path)
     score = np.full(n, np.nan)
     if score_col is not None:
-        score = _column(table, score_col).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        score = column_as(table, score_col, pa.float64(), where).to_numpy(zero_copy_only=False)
         rows.has_score = True
     if verdict_col is not None:
         verdict, from_score = parse_labels(

@@ -10,11 +10,13 @@ from keel.ledger.ingest import Defaults, FieldMap, IngestReport, ingest
 from keel.ledger.log import (
     Ancestor,
     Appended,
+    Info,
     Ledger,
     Lineage,
     Located,
     Pending,
     default_key_path,
+    ledger_files,
     prepare,
 )
 from keel.ledger.merkle import Hash, leaf_hash
@@ -30,6 +32,7 @@ __all__ = [
     "Defaults",
     "FieldMap",
     "Hash",
+    "Info",
     "IngestReport",
     "Ledger",
     "Lineage",
@@ -46,6 +49,7 @@ __all__ = [
     "generate_key",
     "ingest",
     "leaf_hash",
+    "ledger_files",
     "open_checkpoint",
     "parse_signer",
     "parse_verifier",

@@ -12,10 +12,11 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import orjson
 
@@ -27,9 +28,11 @@ from keel.records import (
     ORIGINS,
     SCHEMA_VERSION,
     Producer,
+    as_digest,
     canonical,
     dumps_sorted,
     is_hex_digest,
+    parse_json,
 )
 
 Format = Literal["jsonl", "csv", "parquet"]
@@ -43,7 +46,7 @@ _SUFFIXES: dict[str, Format] = {
 }
 _MAX_SAFE_INT = 2**53 - 1
 _ORIGIN_JSON: dict[str, bytes] = {o: orjson.dumps(o) for o in ORIGINS}
-_INTEGER = re.compile(r"-?[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]{1,16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +128,10 @@ def read_rows(path: Path, fmt: Format) -> Iterator[tuple[int, int, dict[str, obj
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
     with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.DictReader(text)
         try:
+            _unique_columns(reader.fieldnames or [], f"{path}:1")
             for row in reader:
                 if None in row:
                     raise InputError(f"{path}:{reader.line_num}: more values than header columns")
@@ -140,17 +144,45 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, int, dict[str, object]]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises its own error types
+        names = pf.schema_arrow.names
+        _unique_columns(names, str(path))
+        n = 0
+        for batch in pf.iter_batches(batch_size=8192):
+            columns = [
+                _pylist(column, name, path, n)
+                for name, column in zip(names, batch.columns, strict=True)
+            ]
+            for values in zip(*columns, strict=True):
+                n += 1
+                yield n, 0, {k: v for k, v in zip(names, values, strict=True) if v is not None}
+    except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file: {exc}") from exc
-    n = 0
-    for batch in pf.iter_batches(batch_size=8192):
-        for row in batch.to_pylist():
-            n += 1
-            yield n, 0, {k: v for k, v in row.items() if v is not None}
+
+
+def _pylist(column: Any, name: str, path: Path, before: int) -> list[object]:
+    """The Python values of a Parquet column; a string that is not UTF-8 is named by its row."""
+    try:
+        return cast(list[object], column.to_pylist())
+    except UnicodeDecodeError:
+        for i in range(len(column)):
+            try:
+                column[i].as_py()
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path}:row {before + i + 1}: column {name!r} is not UTF-8: {exc.reason}"
+                ) from exc
+        raise
+
+
+def _unique_columns(names: Sequence[str], where: str) -> None:
+    repeated = [name for name, n in Counter(names).items() if n > 1]
+    if repeated:
+        raise InputError(f"{where}: column {repeated[0]!r} appears twice; rename one")
 
 
 class RowBuilder:
@@ -166,10 +198,13 @@ class RowBuilder:
         fields_: FieldMap,
         defaults: Defaults,
         resolve: Callable[[list[str]], dict[str, str]] | None = None,
+        *,
+        text_cells: bool = False,
     ) -> None:
         self.f = fields_
         self.d = defaults
         self._resolve = resolve
+        self._text_cells = text_cells
         self._aliases: dict[str, str] = {}
         if defaults.origin is not None and defaults.origin not in ORIGINS:
             raise InputError(
@@ -205,6 +240,11 @@ class RowBuilder:
             tail += b',"tags":' + canonical(cast(JSON, self._tags))
         return generation + b'"kind":"record","origin":', tail + b',"v":%d}' % SCHEMA_VERSION
 
+    def _structured(self, value: object, name: str) -> object:
+        """A row's part as a value: text cells (CSV, Parquet strings) may hold JSON text; a
+        typed value (a JSONL field, a Python row) is taken as it is."""
+        return _json_text(value, name) if self._text_cells else value
+
     def build(self, row: Mapping[str, object], where: str) -> Pending:
         f = self.f
         try:
@@ -220,7 +260,7 @@ class RowBuilder:
             if f.json is not None:
                 if f.json not in row:
                     raise InputError(f"no {f.json!r} field (the JSON payload)")
-                data = canonical(cast(JSON, _structured(row[f.json])))
+                data = _canonical(self._structured(row[f.json], f.json), f.json)
                 ptype = "json"
             else:
                 data = self._text(row)
@@ -250,8 +290,9 @@ class RowBuilder:
             alias = None
             raw = dumps_sorted(entry)
             if f.id is not None:
-                if f.id not in row:
-                    raise InputError(f"no {f.id!r} field (the external id)")
+                if row.get(f.id) is None:
+                    state = "null" if f.id in row else "missing"
+                    raise InputError(f"{f.id!r} (the external id) is {state}; give each row one")
                 alias = str(row[f.id])
                 if alias in self._aliases:
                     raise InputError(f"external id {alias!r} appears twice in this file")
@@ -299,7 +340,7 @@ class RowBuilder:
 
     def _parents_of(self, row: Mapping[str, object]) -> list[str]:
         """Parent ids, with external ids (from --field id) replaced by the keel ids they name."""
-        parents = _parents(_structured(row.get(self.f.parents)))
+        parents = _parents(self._structured(row.get(self.f.parents), self.f.parents))
         names = [p for p in parents if not is_hex_digest(p) and p not in self._aliases]
         if names and self._resolve is not None:
             self._aliases.update(self._resolve(names))
@@ -320,18 +361,18 @@ class RowBuilder:
         return cast(str, origin)
 
     def _producer_of(self, row: Mapping[str, object]) -> object:
-        value = _structured(row.get(self.f.producer))
+        value = self._structured(row.get(self.f.producer), self.f.producer)
         if value is None:
             return self._producer
         producer = _producer(value, self.f.producer)
-        return orjson.Fragment(canonical(producer.to_json()))
+        return orjson.Fragment(_canonical(producer.to_json(), self.f.producer))
 
     def _tags_of(self, row: Mapping[str, object]) -> object:
-        value = _structured(row.get(self.f.tags))
+        value = self._structured(row.get(self.f.tags), self.f.tags)
         if value is not None and not isinstance(value, dict):
             raise InputError(f"{self.f.tags!r} must be a JSON object")
         merged = {**self._tags, **(value or {})}
-        return orjson.Fragment(canonical(cast(JSON, merged))) if merged else None
+        return orjson.Fragment(_canonical(merged, self.f.tags)) if merged else None
 
 
 def _string(value: object, name: str) -> str:
@@ -340,14 +381,22 @@ def _string(value: object, name: str) -> str:
     return value
 
 
-def _structured(value: object) -> object:
-    """A part that may come as JSON text (CSV cells are strings): parse `[...]` / `{...}`."""
+def _json_text(value: object, name: str) -> object:
+    """A part that came as JSON text in a text cell: parse `[...]` / `{...}`."""
     if isinstance(value, str) and value[:1] in ("[", "{"):
         try:
-            return orjson.loads(value)
+            return parse_json(value, name)
         except orjson.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc}") from exc
+            raise InputError(f"{name!r} is not valid JSON: {exc}") from exc
     return value
+
+
+def _canonical(value: object, name: str) -> bytes:
+    """canonical(value), its refusals naming the row field `name` the value came from."""
+    try:
+        return canonical(cast(JSON, value))
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from exc
 
 
 def _producer(value: object, name: str) -> Producer:
@@ -369,9 +418,8 @@ def _producer(value: object, name: str) -> Producer:
         raise InputError("producer version must be a string")
     if not isinstance(params, dict):
         raise InputError("producer params must be a JSON object")
-    if prompt is not None and not is_hex_digest(prompt):
-        raise InputError("producer prompt_sha256 must be 64 lower-case hex characters")
-    return Producer(value["model"], version, params, prompt)
+    digest = None if prompt is None else as_digest(prompt, "producer prompt_sha256")
+    return Producer(value["model"], version, params, digest)
 
 
 def _int(value: object, name: str) -> int:
@@ -416,7 +464,12 @@ def ingest(
     kept (for files of millions of rows).
     """
     kind = detect_format(path, fmt)
-    builder = RowBuilder(fields_ or FieldMap(), defaults or Defaults(), ledger.resolve_aliases)
+    builder = RowBuilder(
+        fields_ or FieldMap(),
+        defaults or Defaults(),
+        ledger.resolve_aliases,
+        text_cells=kind != "jsonl",
+    )
     report = IngestReport(str(path))
     consumed = 0
 

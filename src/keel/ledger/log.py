@@ -11,11 +11,13 @@ import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from keel.errors import (
     ConfigError,
+    ErasurePendingError,
     InputError,
     KeelError,
     NotFoundError,
@@ -45,8 +47,9 @@ from keel.ledger.note import (
     parse_verifier,
     verifier_key,
 )
-from keel.ledger.sqlite import SQLiteStore
+from keel.ledger.sqlite import SQLiteStore, database_files
 from keel.ledger.store import EntryRow, Store, hash_reader, key_of
+from keel.ledger.verify import Report, verify
 from keel.records import (
     Digest,
     Entry,
@@ -88,12 +91,14 @@ class Appended:
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    """An entry found in the ledger, with its parsed value."""
+    """An entry found in the ledger, with its parsed value; `alias` is the external id it was
+    found by, if any (a user's lookup name, not covered by the log: unauthenticated)."""
 
     id: EntryId
     index: int
     raw: bytes
     entry: Entry
+    alias: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,23 @@ class Lineage:
     verdicts: tuple[Located, ...]
     ancestors: tuple[Ancestor, ...]
     children: tuple[EntryId, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    """A ledger at a glance: its size and root, its key, and what its checkpoints cover."""
+
+    size: int
+    root: str
+    origin: str | None
+    verifier_key: str | None
+    checkpoints: int
+    checkpoint_size: int | None
+
+    @property
+    def uncovered(self) -> int:
+        """Entries that no signed checkpoint covers yet (`keel ledger checkpoint` covers them)."""
+        return self.size - (self.checkpoint_size or 0)
 
 
 def prepare(entry: Entry, payload: bytes | None = None, alias: str | None = None) -> Pending:
@@ -136,6 +158,12 @@ def default_key_path(db: Path) -> Path:
     return Path(env) if env else db.with_suffix(".key")
 
 
+def ledger_files(db: Path, key_path: Path | None = None) -> tuple[Path, ...]:
+    """The files keel never writes over for the ledger at `db`: the database, its journals
+    and its signing key."""
+    return (*database_files(db), key_path or default_key_path(db))
+
+
 class Ledger:
     """A provenance ledger backed by a store; open with `Ledger.open(path)`."""
 
@@ -144,10 +172,30 @@ class Ledger:
         self.key_path = key_path
 
     @classmethod
-    def open(cls, db: str | Path, *, create: bool = True, key_path: Path | None = None) -> Ledger:
-        """Open (or create) the SQLite ledger at `db`; its signing key lives at `key_path`."""
+    def open(
+        cls,
+        db: str | Path,
+        *,
+        create: bool = True,
+        readonly: bool = False,
+        key_path: Path | None = None,
+    ) -> Ledger:
+        """Open (or create) the SQLite ledger at `db`; its signing key lives at `key_path`.
+
+        `readonly` opens it for reading only: such a reader never waits on a writer.
+        """
         path = Path(db)
-        return cls(SQLiteStore(path, create=create), key_path or default_key_path(path))
+        store = SQLiteStore(path, create=create, readonly=readonly)
+        return cls(store, key_path or default_key_path(path))
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Every read inside this block sees the ledger as of one moment (one transaction).
+
+        Multi-step reads (verify, lineage, receipts, the loop's view) run inside one, so that
+        an append or a redaction committed meanwhile by another process is either wholly seen
+        or not at all.
+        """
+        return self.store.read()
 
     def close(self) -> None:
         self.store.close()
@@ -414,7 +462,7 @@ class Ledger:
         if name in aliased:
             row2 = self.store.entry_at(aliased[name])
             if row2 is not None:
-                return _located(row2)
+                return replace(_located(row2), alias=name)
         raise NotFoundError(f"no entry with id, id prefix or external id {name!r}")
 
     def at(self, index: int) -> Located:
@@ -453,11 +501,20 @@ class Ledger:
         return [_located(r) for r in self.store.last_entries(count)]
 
     def refs_to(self, located: Located) -> list[Located]:
-        """Entries that point to this one (children, verdicts, runs), in log order."""
-        return [self.at(i) for i in self.store.refs_to(located.index)]
+        """Entries that point to this one (children, verdicts, runs), in log order.
+
+        The reference index only finds candidates: each one's own bytes must name `located`,
+        so an edited index cannot attach a verdict to a record it is not about.
+        """
+        found = (self.at(i) for i in self.store.refs_to(located.index))
+        return [f for f in found if located.id in references(f.entry)]
 
     def lineage(self, ref: str) -> Lineage:
         """A record's ancestors, nearest first (breadth-first over parents), and their verdicts."""
+        with self.snapshot():
+            return self._lineage(ref)
+
+    def _lineage(self, ref: str) -> Lineage:
         start = self.locate(ref)
         if not isinstance(start.entry, Record):
             raise InputError(
@@ -528,14 +585,27 @@ class Ledger:
 
         Signs a new checkpoint first when the latest one does not cover the entry yet.
         """
-        loc = self.locate(ref)
-        latest = self.store.latest_checkpoint()
-        if latest is None or latest[0] <= loc.index:
-            note = self.checkpoint()
-            latest = (open_checkpoint(note, self.verifier()).size, note)
-        size, note = latest
-        proof = inclusion_proof(loc.index, size, self.read)
-        return ProofBundle(loc.index, tuple(proof), note)
+        with self.snapshot():
+            loc = self.locate(ref)
+            latest = self.store.latest_checkpoint()
+            if latest is not None and latest[0] > loc.index:
+                return self._receipt(loc.index, *latest)
+        note = self.checkpoint()
+        with self.snapshot():
+            return self._receipt(loc.index, open_checkpoint(note, self.verifier()).size, note)
+
+    def _receipt(self, index: int, size: int, note: bytes) -> ProofBundle:
+        return ProofBundle(index, tuple(inclusion_proof(index, size, self.read)), note)
+
+    def verify(
+        self, verifier: Verifier | None = None, *, progress: Callable[[int], None] | None = None
+    ) -> Report:
+        """Recheck everything the ledger stores (`keel.ledger.verify`) in one snapshot.
+
+        `verifier` is the key to trust; without it, the key the database names is used, which
+        whoever can edit the database could replace: pass the key you trust.
+        """
+        return verify(self.store, verifier or self.verifier(), progress=progress)
 
     # -- erasure ---------------------------------------------------------------------------
     def redact(self, ref: str, reason: str) -> Appended:
@@ -553,8 +623,18 @@ class Ledger:
                 raise NotFoundError(f"no payload with digest {digest}")
             result = self.append([(Redaction(Digest(digest), reason), None)])[0]
             self.store.erase_payload(k)
-        self.store.compact()
+        try:
+            self.store.compact()
+        except ErasurePendingError as exc:
+            raise ErasurePendingError(
+                f"redaction entry {result.id} (index {result.index}) is committed and the "
+                f"payload is erased from the ledger's tables, but {exc}"
+            ) from exc
         return result
+
+    def compact(self) -> None:
+        """Finish erasures: move erased bytes out of the database's journal and free pages."""
+        self.store.compact()
 
     def _payload_digest(self, ref: str) -> str:
         if is_hex_digest(ref):
@@ -572,9 +652,29 @@ class Ledger:
         """Redaction entries by the digest they erased."""
         return {
             loc.entry.digest: loc
-            for loc in (self.at(i) for i in self.store.entries_of_kind("redaction"))
+            for loc in self.entries("redaction")
             if isinstance(loc.entry, Redaction)
         }
+
+    def entries(self, kind: str) -> list[Located]:
+        """The entries of one kind (record, verdict, mix, run, redaction), in log order."""
+        with self.snapshot():
+            found = [self.at(i) for i in self.store.entries_of_kind(kind)]
+        return [f for f in found if f.entry.kind == kind]
+
+    def info(self) -> Info:
+        """Size, root, key and checkpoint coverage, read from one snapshot."""
+        with self.snapshot():
+            size = self.size
+            checkpoints = self.store.checkpoints()
+            return Info(
+                size=size,
+                root=self.root(size).hex(),
+                origin=self.origin,
+                verifier_key=self.store.get_meta("verifier_key"),
+                checkpoints=len(checkpoints),
+                checkpoint_size=checkpoints[-1][0] if checkpoints else None,
+            )
 
     def iter_located(self, start: int = 0) -> Iterator[Located]:
         """Every entry in log order, from index `start`."""
@@ -648,10 +748,12 @@ def _key_range(prefix: str) -> tuple[int, int]:
 __all__ = [
     "Ancestor",
     "Appended",
+    "Info",
     "Ledger",
     "Lineage",
     "Located",
     "Pending",
     "default_key_path",
+    "ledger_files",
     "prepare",
 ]

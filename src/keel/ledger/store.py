@@ -1,16 +1,20 @@
-"""The storage interface of the ledger: entries, the Merkle tree's hashes, payloads, checkpoints.
+"""The storage interface of the ledger, split by role: transactions, metadata, entries and
+their indexes, tree hashes, payloads, checkpoints.
 
 A store is dumb persistence with one write transaction at a time; the ledger's logic (ids,
-dedup, the tree, signing) lives in `keel.ledger.log` and works on any store. SQLite is the
-embedded default; a PostgreSQL store implements the same methods.
+dedup, the tree, signing) lives in `keel.ledger.log` and works on any store. Each method's
+contract is its docstring's first line; `tests/ledger/test_store_conformance.py` checks them
+on every store (SQLite is the embedded default; a PostgreSQL store must pass the same suite).
+Only entry bytes are authenticated: everything else a store holds is derived from them and
+rechecked by `keel.ledger.verify`, or documented as unauthenticated (aliases).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 from keel.ledger.merkle import Hash, HashReader, Node, stored_hash_index
 
@@ -39,12 +43,15 @@ def key_of(digest: bytes) -> int:
 
 @dataclass(frozen=True, slots=True)
 class EntryRow:
-    """An entry as stored: its leaf index, id key, logged bytes, and the key of its payload."""
+    """An entry as stored: its leaf index, id key, logged bytes, the key of its payload and its
+    kind. Only `entry` is authenticated (by the tree); the other columns are indexes derived
+    from it, which `verify` recomputes and readers check before relying on them."""
 
     idx: int
     key: int
     entry: bytes
     payload_key: int | None
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,134 +62,162 @@ class PayloadRow:
     data: bytes | None
 
 
-class Store(ABC):
-    """Persistence for one ledger. Writes happen only inside `write()`."""
+class Transactions(Protocol):
+    """One write transaction at a time; reads that see one snapshot."""
 
-    # -- transactions ----------------------------------------------------------------------
-    @abstractmethod
     def write(self) -> AbstractContextManager[None]:
         """An exclusive write transaction: everything inside commits together or not at all."""
+        ...
 
-    @abstractmethod
+    def read(self) -> AbstractContextManager[None]:
+        """A read transaction: every read inside sees one snapshot, whatever writers commit."""
+        ...
+
     def compact(self) -> None:
-        """Make erased bytes leave every file of the store (journals, free pages)."""
+        """Make erased bytes leave every file of the store; `ErasurePendingError` if a reader
+        keeps them there for now (the next open of the store finishes it)."""
+        ...
 
-    @abstractmethod
     def close(self) -> None:
         """Release the connection."""
+        ...
 
-    # -- metadata --------------------------------------------------------------------------
-    @abstractmethod
+
+class Metadata(Protocol):
+    """The ledger's settings (origin, verifier key, a loop's config)."""
+
     def get_meta(self, name: str) -> str | None:
-        """A ledger setting (origin, verifier key), or None."""
+        """The setting `name`, or None."""
+        ...
 
-    @abstractmethod
     def set_meta(self, name: str, value: str) -> None:
-        """Set a ledger setting (inside `write()`)."""
+        """Set (or replace) the setting `name` (inside `write()`)."""
+        ...
 
-    # -- entries ---------------------------------------------------------------------------
-    @abstractmethod
+
+class Entries(Protocol):
+    """The logged entry bytes by leaf index, with indexes derived from them."""
+
     def size(self) -> int:
         """The number of entries (leaves) in the log."""
+        ...
 
-    @abstractmethod
     def insert_entries(
         self, start: int, rows: Sequence[tuple[int, int | None, str, bytes]]
     ) -> bool:
-        """Append (key, payload key, kind, entry bytes) rows at leaf indexes start, start+1, ...
+        """Append (key, payload key, kind, entry bytes) at leaf indexes start, start+1, ...;
+        all or nothing: if any key is already stored, insert none and return False."""
+        ...
 
-        All or nothing: if any key is already stored, insert none and return False.
-        """
-
-    @abstractmethod
     def entries_by_key(self, keys: Sequence[int]) -> dict[int, EntryRow]:
-        """The stored entries whose id key is among `keys`."""
+        """The stored entries whose id key is among `keys`, by key."""
+        ...
 
-    @abstractmethod
     def entries_in_key_range(self, lo: int, hi: int) -> list[EntryRow]:
-        """The stored entries whose id key lies in [lo, hi] (id-prefix lookups)."""
+        """At most 100 stored entries whose id key lies in [lo, hi] (id-prefix lookups)."""
+        ...
 
-    @abstractmethod
     def entries_of_kind(self, kind: str) -> list[int]:
-        """Leaf indexes of the entries of one kind (record, verdict, mix, run, redaction)."""
+        """Leaf indexes, ascending, of the entries indexed under `kind`."""
+        ...
 
-    @abstractmethod
     def entry_at(self, idx: int) -> EntryRow | None:
-        """The entry at leaf index `idx`."""
+        """The entry at leaf index `idx`, or None."""
+        ...
 
-    @abstractmethod
     def iter_entries(self, start: int = 0, stop: int | None = None) -> Iterator[EntryRow]:
-        """Entries in log order from `start` to `stop` (exclusive)."""
+        """Entries in log order from `start` to `stop` (exclusive; None: the end)."""
+        ...
 
-    @abstractmethod
     def entries_with_payload(self, payload_key: int) -> list[int]:
-        """Leaf indexes of the entries committing to the payload with this key."""
+        """Leaf indexes, ascending, of the entries indexed under this payload key."""
+        ...
 
-    @abstractmethod
     def last_entries(self, count: int) -> list[EntryRow]:
         """The `count` most recent entries, newest first."""
+        ...
 
-    # -- references (lineage, verdicts) ------------------------------------------------------
-    @abstractmethod
     def insert_refs(self, rows: Sequence[tuple[int, int]]) -> None:
-        """Record (target idx, source idx): entry `source` points to entry `target`."""
+        """Index (target idx, source idx) rows: entry `source` refers to entry `target`."""
+        ...
 
-    @abstractmethod
     def refs_to(self, target: int) -> list[int]:
-        """Leaf indexes of the entries that point to `target`, in log order."""
+        """Leaf indexes, ascending, of the entries indexed as referring to `target`."""
+        ...
 
-    # -- external ids ----------------------------------------------------------------------
-    @abstractmethod
+    def iter_refs(self) -> Iterator[tuple[int, int]]:
+        """Every indexed (source idx, target idx), ordered by source then target."""
+        ...
+
     def insert_aliases(self, rows: Sequence[tuple[str, int]]) -> None:
-        """Record (external id, idx): a user's own id for an entry (not logged; an index only)."""
+        """Keep (external id, idx) rows: a user's own names for entries (unauthenticated)."""
+        ...
 
-    @abstractmethod
     def aliases(self, names: Sequence[str]) -> dict[str, int]:
-        """The leaf indexes of the entries with these external ids."""
+        """The leaf indexes of the entries with these external ids (those that exist)."""
+        ...
 
-    # -- tree hashes -----------------------------------------------------------------------
-    @abstractmethod
+
+class TreeHashes(Protocol):
+    """The Merkle tree's stored hashes, by stored-hash index (`keel.ledger.merkle`)."""
+
     def hash_count(self) -> int:
-        """How many stored tree hashes there are."""
+        """How many tree hashes are stored."""
+        ...
 
-    @abstractmethod
     def write_hashes(self, start: int, hashes: Sequence[bytes]) -> None:
-        """Store hashes at stored-hash indexes start, start+1, ... (start == hash_count())."""
+        """Store hashes at indexes start, start+1, ... (start == hash_count())."""
+        ...
 
-    @abstractmethod
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        """The stored hashes at these stored-hash indexes, in the same order."""
+        """The hashes at these indexes, in the same order; `KeelError` if one is missing."""
+        ...
 
-    @abstractmethod
     def iter_hashes(self) -> Iterator[bytes]:
-        """Every stored hash in stored-hash index order."""
+        """Every stored hash in index order."""
+        ...
 
-    # -- payloads --------------------------------------------------------------------------
-    @abstractmethod
+
+class Payloads(Protocol):
+    """Content-addressed payload bytes, erasable."""
+
     def insert_payloads(self, rows: Sequence[tuple[int, bytes, bytes]]) -> int:
         """Add (key, digest, data) rows, skipping keys already stored; return how many were new."""
+        ...
 
-    @abstractmethod
     def payloads_by_key(self, keys: Sequence[int]) -> dict[int, PayloadRow]:
-        """The stored payloads whose key is among `keys`."""
+        """The stored payloads whose key is among `keys`, by key."""
+        ...
 
-    @abstractmethod
     def erase_payload(self, key: int) -> None:
-        """Overwrite and drop the bytes of a payload, keeping its digest (redaction)."""
+        """Drop a payload's bytes for good, keeping its digest (inside `write()`; `compact()`
+        after the commit finishes the erasure)."""
+        ...
 
-    @abstractmethod
     def iter_payloads(self) -> Iterator[PayloadRow]:
-        """Every stored payload, redacted ones with data None."""
+        """Every stored payload, erased ones with data None."""
+        ...
 
-    # -- checkpoints -----------------------------------------------------------------------
-    @abstractmethod
+    def uncommitted_payloads(self) -> list[bytes]:
+        """Digests of at most 100 stored payloads that no entry is indexed under."""
+        ...
+
+
+class Checkpoints(Protocol):
+    """The signed checkpoints, in the order they were signed."""
+
     def add_checkpoint(self, size: int, note: bytes) -> None:
-        """Keep a signed checkpoint of the tree at `size`."""
+        """Keep a signed checkpoint (note bytes) of the tree at `size` (inside `write()`)."""
+        ...
 
-    @abstractmethod
     def checkpoints(self) -> list[tuple[int, bytes]]:
-        """Every stored (size, signed note), oldest first."""
+        """Every stored (size, note), oldest first."""
+        ...
 
-    @abstractmethod
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
-        """The most recent (size, signed note), or None."""
+        """The most recent (size, note), or None."""
+        ...
+
+
+class Store(Transactions, Metadata, Entries, TreeHashes, Payloads, Checkpoints, Protocol):
+    """Everything a ledger keeps: the roles above, in one store."""

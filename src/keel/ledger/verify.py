@@ -3,7 +3,14 @@
 Recomputes every leaf from the entry bytes, the whole tree, every payload's digest, every
 checkpoint's signature and root, and the consistency of consecutive checkpoints, and names the
 first entry index, payload or checkpoint that fails. A redacted payload is reported as
-redacted, never as tampered.
+redacted, never as tampered; bytes written back after their redaction are reported.
+
+The indexes derived from the entries (each entry's kind and payload key, the references
+between entries) are recomputed from the entry bytes and compared, so an edited index is
+caught too. External ids (aliases) are the one thing stored that the log does not cover: they
+are a user's names for entries, unauthenticated, and said to be so wherever they are shown.
+Everything is read in one snapshot, so a writer appending or redacting meanwhile is never
+mistaken for tampering.
 """
 
 from __future__ import annotations
@@ -28,9 +35,17 @@ from keel.ledger.merkle import (
 )
 from keel.ledger.note import Verifier
 from keel.ledger.store import EntryRow, Store, hash_reader, key_of
-from keel.records import Redaction, canonical, loads, parse_entry, payload_of
+from keel.records import (
+    Entry,
+    Redaction,
+    canonical,
+    loads,
+    parse_entry,
+    payload_of,
+    references,
+)
 
-Where = Literal["entry", "payload", "tree", "checkpoint"]
+Where = Literal["entry", "index", "payload", "tree", "checkpoint", "key"]
 _CHUNK = 16384
 
 
@@ -52,8 +67,15 @@ class Report:
     payloads: int = 0
     redacted: list[str] = field(default_factory=list)
     checkpoints: int = 0
+    checkpoint_size: int = 0
     root: str = ""
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def uncovered(self) -> int:
+        """Entries that no valid signed checkpoint covers: their history rests on this copy
+        alone until `keel ledger checkpoint` signs a head that covers them."""
+        return self.size - self.checkpoint_size
 
     @property
     def ok(self) -> bool:
@@ -72,18 +94,33 @@ def verify(
     max_problems: int = 100,
 ) -> Report:
     """Check everything a ledger stores; see the module docstring. Never raises for tampering."""
+    with store.read():
+        return _verify(store, verifier, progress, max_problems)
+
+
+def _verify(
+    store: Store,
+    verifier: Verifier,
+    progress: Callable[[int], None] | None,
+    max_problems: int,
+) -> Report:
     report = Report()
     checkpoints = store.checkpoints()
     wanted_sizes = sorted({s for s, _ in checkpoints})
     roots: dict[int, Hash] = {}
-    redactions: set[str] = set()
+    redactions: dict[str, int] = {}
 
     def problem(where: Where, at: str, message: str) -> None:
         if len(report.problems) < max_problems:
             report.problems.append(Problem(where, at, message))
 
-    # -- entries and the tree, streamed ---------------------------------------------------
+    stored_vkey = store.get_meta("verifier_key")
+    if stored_vkey is not None and stored_vkey != verifier.vkey:
+        problem("key", "meta", f"the database names another verifier key ({stored_vkey})")
+
+    # -- entries, their indexes and the tree, streamed ------------------------------------
     stored = store.iter_hashes()
+    refs = _RefCheck(store, problem)
     size, count, front = 0, 0, list[Hash]()
     tree_ok = True
     if 0 in wanted_sizes:
@@ -91,6 +128,7 @@ def verify(
     for batch in _batches(store, _CHUNK):
         leaves: list[Hash] = []
         committed: list[tuple[int, str]] = []
+        parsed: list[tuple[EntryRow, Entry]] = []
         for row in batch:
             if row.idx != size + len(leaves):
                 problem("entry", str(size + len(leaves)), "entry is missing (deleted from the log)")
@@ -106,10 +144,17 @@ def verify(
             if key_of(hashlib.sha256(row.entry).digest()) != row.key:
                 problem("entry", str(row.idx), "entry bytes do not match their stored id")
             ref = payload_of(value)
+            payload_key = None if ref is None else key_of(bytes.fromhex(ref.sha256))
+            if row.kind != value.kind:
+                problem("index", str(row.idx), f"indexed as a {row.kind} but is a {value.kind}")
+            if row.payload_key != payload_key:
+                problem("index", str(row.idx), "indexed under another payload than it commits to")
             if ref is not None:
                 committed.append((row.idx, ref.sha256))
             if isinstance(value, Redaction):
-                redactions.add(value.digest)
+                redactions.setdefault(value.digest, row.idx)
+            parsed.append((row, value))
+        refs.check(parsed)
         stored_payloads = store.payloads_by_key([key_of(bytes.fromhex(d)) for _, d in committed])
         for idx, digest in committed:
             prow = stored_payloads.get(key_of(bytes.fromhex(digest)))
@@ -151,21 +196,81 @@ def verify(
             progress(size)
     if next(stored, None) is not None or count != stored_hash_count(size):
         problem("tree", str(count), "there are more stored tree hashes than entries need")
+    refs.finish()
     report.root = _root(front).hex() if size else EMPTY_ROOT.hex()
 
     # -- payloads --------------------------------------------------------------------------
     for prow in store.iter_payloads():
         digest = prow.digest.hex()
         report.payloads += 1
+        erased_by = redactions.get(digest)
         if prow.data is None:
-            if digest in redactions:
+            if erased_by is not None:
                 report.redacted.append(digest)
             else:
                 problem("payload", digest, "payload bytes are gone but no redaction entry says why")
+        elif erased_by is not None:
+            problem("payload", digest, f"payload was redacted (entry {erased_by}) but is back")
         elif hashlib.sha256(prow.data).hexdigest() != digest:
             problem("payload", digest, "payload bytes do not match their digest (changed)")
+    for digest_bytes in store.uncommitted_payloads():
+        problem("payload", digest_bytes.hex(), "payload is stored but no entry commits to it")
 
     return _finish(report, store, size, roots, checkpoints, verifier, problem, tree_ok)
+
+
+class _RefCheck:
+    """Compares the stored reference index with the references the entry bytes make.
+
+    An entry's references (a record's parents, a verdict's record, a run's mix) are indexed
+    when they name an entry logged before it; both sides are walked in (source, target) order.
+    """
+
+    def __init__(self, store: Store, problem: Callable[[Where, str, str], None]) -> None:
+        self.store = store
+        self.problem = problem
+        self.stored = store.iter_refs()
+        self.ok = True
+
+    def check(self, parsed: list[tuple[EntryRow, Entry]]) -> None:
+        wanted: set[str] = {r for _, value in parsed for r in references(value)}
+        where = self._resolve(wanted, parsed)
+        for row, value in parsed:
+            targets = sorted(
+                t for r in references(value) if (t := where.get(r)) is not None and t < row.idx
+            )
+            for target in targets:
+                self._expect((row.idx, target))
+
+    def _resolve(self, ids: set[str], parsed: list[tuple[EntryRow, Entry]]) -> dict[str, int]:
+        here = {hashlib.sha256(row.entry).hexdigest(): row.idx for row, _ in parsed}
+        out = {i: here[i] for i in ids if i in here}
+        rest = {key_of(bytes.fromhex(i)): i for i in ids if i not in here}
+        for key, row in self.store.entries_by_key(list(rest)).items():
+            if hashlib.sha256(row.entry).hexdigest() == rest[key]:
+                out[rest[key]] = row.idx
+        return out
+
+    def _expect(self, pair: tuple[int, int]) -> None:
+        got = next(self.stored, None)
+        if self.ok and got != pair:
+            self.ok = False
+            source, target = pair if got is None or pair < got else got
+            if got is None or pair < got:
+                msg = f"refers to entry {target} but the reference index lacks it"
+            else:
+                msg = f"is indexed as referring to entry {target}, which its bytes do not say"
+            self.problem("index", str(source), msg)
+
+    def finish(self) -> None:
+        extra = next(self.stored, None)
+        if self.ok and extra is not None:
+            self.ok = False
+            self.problem(
+                "index",
+                str(extra[0]),
+                f"is indexed as referring to entry {extra[1]}, which its bytes do not say",
+            )
 
 
 def _finish(
@@ -194,6 +299,8 @@ def _finish(
             problem("checkpoint", at, f"signed for {cp.size} entries but the log has only {size}")
         elif cp.size in roots and roots[cp.size] != cp.root:
             problem("checkpoint", at, "signed root differs from the root of the stored entries")
+        elif cp.size in roots:
+            report.checkpoint_size = max(report.checkpoint_size, cp.size)
         if prev is not None:
             if cp.size < prev.size:
                 problem("checkpoint", at, f"smaller than the checkpoint before it ({prev.size})")

@@ -1,12 +1,17 @@
 """The loop's configuration: a TOML file read into frozen dataclasses, every key checked.
 
 Unknown keys, wrong types and out-of-range values fail before anything runs, with the file,
-the table and the key in the message. Paths in the file are relative to the file.
+the table and the key in the message. Paths in the file are relative to the file and are held
+resolved (absolute), so the same file means the same settings from any working directory.
+
+Limits: the file is at most `MAX_CONFIG_BYTES`, nested at most `MAX_DEPTH` levels; numbers are
+finite; counts and sizes stay within the ranges their fields' checks name (docs/loop.md).
 """
 
 from __future__ import annotations
 
 import math
+import reprlib
 import tomllib
 import types
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -15,12 +20,24 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 from keel.errors import ConfigError
 from keel.mix import MixPolicy
-from keel.models import DEFAULT_KEY_ENV
+from keel.models import DEFAULT_KEY_ENV, endpoint_key
 
 GeneratorKind = Literal["ngram", "transformer", "served"]
 JudgeKind = Literal["likelihood", "repetition", "llm"]
 HumanPool = Literal["accumulated", "fresh"]
 Gate = Literal["corrected", "judges", "none"]
+MAX_CONFIG_BYTES = 1 << 20
+"""The largest loop file read (a real one is a few hundred bytes)."""
+MAX_DEPTH = 16
+"""The deepest nesting of tables and arrays read (a loop file needs 3)."""
+_TOO_DEEP = f"tables and arrays nest deeper than {MAX_DEPTH} levels; a loop file needs 3"
+MAX_GENERATIONS = 1000
+MAX_SAMPLES = 100_000
+"""Texts generated per generation, and records reviewed per generation, at most."""
+MAX_TOKENS = 2048
+"""Tokens per generated text at most: the n-gram sampler holds samples × max_tokens ids."""
+MAX_STEPS = 1_000_000
+MAX_CONCURRENCY = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +53,9 @@ class HumanConfig:
     fresh: int = 0
 
     def __post_init__(self) -> None:
-        _at_least("human", "reference", self.reference, 40)
-        _at_least("human", "initial", self.initial, 2)
-        _at_least("human", "fresh", self.fresh, 0)
+        _within("human", "reference", self.reference, 40)
+        _within("human", "initial", self.initial, 2)
+        _within("human", "fresh", self.fresh, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +64,7 @@ class GeneratorConfig:
     continuing the first `prompt_tokens` tokens of a member of its training mix (its parent).
     `steps` is the transformer's (`keel.models.transformer.TransformerConfig`). A served model
     (`base_url`, `model`) is trained by `train_command`, which keel runs each generation (see
-    `keel.loop.run`)."""
+    `keel.loop.run`); its key is checked like `keel judge run --llm`'s (`endpoint_key`)."""
 
     kind: GeneratorKind = "ngram"
     order: int = 3
@@ -59,15 +76,17 @@ class GeneratorConfig:
     base_url: str = ""
     model: str = ""
     api_key_env: str = DEFAULT_KEY_ENV
+    allow_insecure: bool = False
     concurrency: int = 16
     train_command: str = ""
 
     def __post_init__(self) -> None:
-        _at_least("generator", "order", self.order, 1)
-        _at_least("generator", "samples", self.samples, 1)
-        _at_least("generator", "max_tokens", self.max_tokens, 1)
-        _at_least("generator", "prompt_tokens", self.prompt_tokens, 0)
-        _at_least("generator", "steps", self.steps, 1)
+        _within("generator", "order", self.order, 1)
+        _within("generator", "samples", self.samples, 1, MAX_SAMPLES)
+        _within("generator", "max_tokens", self.max_tokens, 1, MAX_TOKENS)
+        _within("generator", "prompt_tokens", self.prompt_tokens, 0, MAX_TOKENS)
+        _within("generator", "steps", self.steps, 1, MAX_STEPS)
+        _within("generator", "concurrency", self.concurrency, 1, MAX_CONCURRENCY)
         if not self.temperature > 0:
             raise ConfigError(f"[generator] temperature must be > 0, got {self.temperature}")
         if self.kind == "served" and not (self.base_url and self.model and self.train_command):
@@ -75,6 +94,8 @@ class GeneratorConfig:
                 "[generator] kind = 'served' needs base_url, model and train_command (the "
                 "command that trains the served model on each mix; docs/loop.md)"
             )
+        if self.kind == "served":
+            _check_endpoint("generator", self.base_url, self.api_key_env, self.allow_insecure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +112,18 @@ class JudgeConfig:
     model: str = ""
     rubric: str = ""
     api_key_env: str = DEFAULT_KEY_ENV
+    allow_insecure: bool = False
     concurrency: int = 16
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
             raise ConfigError(f"[[judges]] alpha must be in (0, 1), got {self.alpha}")
+        _within("[judges]", "order", self.order, 1)
+        _within("[judges]", "concurrency", self.concurrency, 1, MAX_CONCURRENCY)
         if self.kind == "llm" and not (self.base_url and self.model and self.rubric):
             raise ConfigError("an llm judge needs base_url, model and rubric (a rubric file)")
+        if self.kind == "llm":
+            _check_endpoint("[judges]", self.base_url, self.api_key_env, self.allow_insecure)
 
     @property
     def name(self) -> str:
@@ -123,7 +149,7 @@ class ExpertConfig:
     panel: Literal["simulated"] = "simulated"
 
     def __post_init__(self) -> None:
-        _at_least("experts", "budget", self.budget, 0)
+        _within("experts", "budget", self.budget, 0, MAX_SAMPLES)
         if not 0 < self.random_share <= 1:
             raise ConfigError(f"[experts] random_share must be in (0, 1], got {self.random_share}")
         if not 0 <= self.error_rate <= 1:
@@ -181,9 +207,10 @@ class LoopConfig:
     def __post_init__(self) -> None:
         if not self.name or not all(c.isalnum() or c in "-_." for c in self.name):
             raise ConfigError(
-                f"the loop name {self.name!r} must be non-empty letters, digits, '-', '_' or '.'"
+                f"the loop name {reprlib.repr(self.name)} must be non-empty letters, digits, "
+                "'-', '_' or '.'"
             )
-        _at_least("loop", "generations", self.generations, 1)
+        _within("loop", "generations", self.generations, 1, MAX_GENERATIONS)
         names = [j.name for j in self.judges]
         if len(set(names)) != len(names):
             raise ConfigError(f"two judges share an id ({', '.join(names)}): set `id` on one")
@@ -214,26 +241,65 @@ class LoopConfig:
 def load_config(path: Path) -> LoopConfig:
     """Read and check a loop file; relative paths in it are taken from its folder."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; a loop file is a short TOML file "
+            "(docs/loop.md): is this the right file?"
+        )
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except ValueError as exc:  # Python's limit on the digits of an integer
+        raise ConfigError(f"{path}: an integer beyond 64 bits (TOML's limit)") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: {_TOO_DEEP}") from exc
     return config_from(data, path)
 
 
 def config_from(data: dict[str, Any], path: Path) -> LoopConfig:
-    """A `LoopConfig` from parsed TOML; `path` names the file in errors and anchors paths."""
+    """A `LoopConfig` from parsed TOML; `path` names the file in errors and anchors paths,
+    which are resolved: absolute, without `..` or symbolic links."""
     try:
+        _check_tree(data, "")
         cfg = _build(LoopConfig, data, "")
+        base = path.resolve().parent
+        human = cfg.human
+        if human.corpus != "fortunes":
+            human = replace(human, corpus=str(_resolve(base, human.corpus, "human.corpus")))
+        judges = tuple(
+            replace(j, rubric=str(_resolve(base, j.rubric, "judges.rubric"))) if j.rubric else j
+            for j in cfg.judges
+        )
+        ledger = _resolve(base, str(cfg.ledger), "ledger")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    base = path.parent
-    human = cfg.human
-    if human.corpus != "fortunes":
-        human = replace(human, corpus=str(base / human.corpus))
-    judges = tuple(replace(j, rubric=str(base / j.rubric)) if j.rubric else j for j in cfg.judges)
-    return replace(cfg, ledger=base / cfg.ledger, human=human, judges=judges)
+    return replace(cfg, ledger=ledger, human=human, judges=judges)
+
+
+def _resolve(base: Path, value: str, key: str) -> Path:
+    try:
+        return (base / value).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a NUL byte, a symbolic link loop
+        raise ConfigError(f"{key} = {reprlib.repr(value)}: not a usable path ({exc})") from exc
+
+
+def _check_tree(value: object, key: str, depth: int = 0) -> None:
+    """Refuse nesting deeper than `MAX_DEPTH` and integers beyond TOML's 64 bits."""
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"{reprlib.repr(key)}: {_TOO_DEEP}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_tree(v, f"{key}.{k}" if key else k, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _check_tree(v, key, depth + 1)
+    elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ConfigError(f"{reprlib.repr(key)} holds an integer beyond 64 bits (TOML's limit)")
 
 
 T = TypeVar("T")
@@ -250,7 +316,8 @@ def _build(cls: type[T], table: object, where: str) -> T:
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise ConfigError(
-            f"unknown key {unknown[0]!r} in {label}; known keys: {', '.join(sorted(known))}"
+            f"unknown key {reprlib.repr(unknown[0])} in {label}; known keys: "
+            f"{', '.join(sorted(known))}"
         )
     values: dict[str, object] = {}
     for name, f in known.items():
@@ -269,7 +336,7 @@ def _value(hint: Any, value: object, key: str) -> object:
         allowed = get_args(hint)
         if value not in allowed:
             raise ConfigError(
-                f"{key} must be one of {', '.join(map(repr, allowed))}, got {value!r}"
+                f"{key} must be one of {', '.join(map(repr, allowed))}, got {reprlib.repr(value)}"
             )
         return value
     if origin is tuple:
@@ -283,23 +350,35 @@ def _value(hint: Any, value: object, key: str) -> object:
         return _build(hint, value, key)
     if hint is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key} must be true or false, got {value!r}")
+            raise ConfigError(f"{key} must be true or false, got {reprlib.repr(value)}")
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
+            raise ConfigError(f"{key} must be an integer, got {reprlib.repr(value)}")
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise ConfigError(f"{key} must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number, got {reprlib.repr(value)}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}")
         return float(value)
     if hint is str or hint is Path:
         if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a string, got {value!r}")
+            raise ConfigError(f"{key} must be a string, got {reprlib.repr(value)}")
         return hint(value)
     raise ConfigError(f"{key}: unsupported setting type {hint}")  # a bug in this module
 
 
-def _at_least(table: str, key: str, value: int, low: int) -> None:
-    if value < low:
+def _check_endpoint(table: str, base_url: str, key_env: str, allow_insecure: bool) -> None:
+    """A served model's URL and key, checked before anything runs (`keel.models.endpoint_key`)."""
+    try:
+        endpoint_key(base_url, key_env, allow_insecure=allow_insecure)
+    except ConfigError as exc:
+        raise ConfigError(f"[{table}] {exc}") from exc
+
+
+def _within(table: str, key: str, value: int, low: int, high: int | None = None) -> None:
+    if high is None and value < low:
         raise ConfigError(f"[{table}] {key} must be ≥ {low}, got {value}")
+    if high is not None and not low <= value <= high:
+        raise ConfigError(f"[{table}] {key} must be from {low:,} to {high:,}, got {value}")

@@ -178,7 +178,7 @@ def make_receipt(result: LoopResult, folder: Path) -> Receipt:
         bundle = led.prove(member.id)
         raw = led.locate(member.id).raw
         checkpoint = verify_bundle(bundle, raw, led.verifier())
-        vkey = led.store.get_meta("verifier_key") or ""
+        vkey = led.verifier().vkey
     folder.mkdir(parents=True, exist_ok=True)
     bundle_path = folder / f"{member.id[:16]}.tlog-proof"
     entry_path = folder / f"{member.id[:16]}.entry"

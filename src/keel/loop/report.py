@@ -59,7 +59,7 @@ def read_arm(result: LoopResult, *, resamples: int = 200) -> ArmLedger:
     expert anchors of each generation, review counts, and review examples."""
     cfg = result.config
     with Ledger.open(cfg.ledger, create=False) as led:
-        kinds = {k: len(led.store.entries_of_kind(k)) for k in KINDS}
+        kinds = {k: len(led.entries(k)) for k in KINDS}
         snap = Snapshot.load(led)
         judges = [j.name for j in cfg.judges]
         by_gen: dict[int, list[Judged]] = {}
@@ -276,8 +276,8 @@ def _judge_blocks(arms: Sequence[LoopResult], ledgers: Sequence[ArmLedger]) -> l
                 f"{led.name}: each judge against the experts' decisions on the randomly drawn "
                 "anchors of each generation (unbiased; the items chosen for uncertainty are left "
                 "out). Confirmation = share of adopted items the judge accepts; detection = "
-                "share of rejected items it rejects; ratio = detection / confirmation (> 1: a "
-                "critic). 95% intervals in brackets (docs/judges.md)."
+                "share of rejected items it rejects; detection / confirmation > 1: a critic. "
+                "95% intervals under each figure (docs/judges.md)."
             )
         )
         rows = []
@@ -297,7 +297,15 @@ def _judge_blocks(arms: Sequence[LoopResult], ledgers: Sequence[ArmLedger]) -> l
                 )
         blocks.append(
             table(
-                ["gen", "judge", "anchors", "confirmation", "detection", "ratio", "personality"],
+                [
+                    "generation",
+                    "judge",
+                    "anchors",
+                    "confirmation",
+                    "detection",
+                    "detection / confirmation",
+                    "personality",
+                ],
                 rows,
                 caption=f"{led.name}: judge personalities per generation",
             )
@@ -320,7 +328,7 @@ def _expert_blocks(ledgers: Sequence[ArmLedger]) -> list[str]:
         keys = sorted({k for c in led.reviews.values() for k in c})
         blocks.append(
             table(
-                ["gen", *keys],
+                ["generation", *keys],
                 [[g, *(c.get(k, 0) for k in keys)] for g, c in sorted(led.reviews.items())],
                 caption=(
                     f"{led.name}: reviewed items per generation by why they were chosen "
@@ -338,29 +346,50 @@ def _expert_blocks(ledgers: Sequence[ArmLedger]) -> list[str]:
     return blocks
 
 
+MIX_COUNTS = (
+    ("members_verified", "verified members"),
+    ("members_synthetic", "synthetic members"),
+    ("gate_accepted", "gate accepted"),
+    ("gate_rejected", "gate rejected"),
+    ("lineage_pruned", "lineage pruned"),
+    ("near_duplicate", "near duplicates"),
+    ("expert_rejected", "expert rejected"),
+)
+"""The counts of a generation's mix shown, by key, with their column headings."""
+
+
 def _mix_blocks(arms: Sequence[LoopResult]) -> list[str]:
-    keys = (
-        "members_verified",
-        "members_synthetic",
-        "gate_accepted",
-        "gate_rejected",
-        "lineage_pruned",
-        "near_duplicate",
-        "expert_rejected",
-    )
     blocks = []
     for a in arms:
         blocks.append(
             table(
-                ["gen", *keys, "gate"],
+                ["generation", *(label for _, label in MIX_COUNTS)],
                 [
-                    [g.generation, *(g.mix_counts.get(k, 0) for k in keys), g.gate]
+                    [g.generation, *(g.mix_counts.get(k, 0) for k, _ in MIX_COUNTS)]
                     for g in a.generations
                 ],
                 caption=f"{a.config.name}: the mix each generation built (it trains the next)",
             )
         )
+        blocks.append(
+            table(
+                ["generations", "gate"],
+                _gate_runs(a.generations),
+                caption=f"{a.config.name}: the gate each generation's candidates went through",
+            )
+        )
     return blocks
+
+
+def _gate_runs(generations: Sequence[GenerationSummary]) -> list[list[str]]:
+    """(generations, gate) for each run of consecutive generations with the same gate."""
+    runs: list[tuple[int, int, str]] = []
+    for g in generations:
+        if runs and runs[-1][2] == g.gate:
+            runs[-1] = (runs[-1][0], g.generation, g.gate)
+        else:
+            runs.append((g.generation, g.generation, g.gate))
+    return [[str(a) if a == b else f"{a}–{b}", gate] for a, b, gate in runs]
 
 
 def _ledger_blocks(ledgers: Sequence[ArmLedger], receipt: Receipt | None) -> list[str]:

@@ -36,7 +36,7 @@ import orjson
 
 from keel import jsonl
 from keel.collapse import Generation, MetricsConfig, Watcher, WatchReport
-from keel.collapse.watch import GenerationReport
+from keel.collapse.watch import GenerationReport, read_texts
 from keel.errors import ConfigError, InputError, KeelError
 from keel.experts import (
     Judged,
@@ -180,11 +180,7 @@ def _read(path: str) -> list[str]:
                 raise InputError(f"{p}:{lineno}: expected a non-empty string field 'text'")
             out.append(text)
         return out
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"{p}: {exc.strerror}") from exc
-    return [line.strip() for line in lines if line.strip()]
+    return [line.strip() for line in read_texts(p).texts]
 
 
 def _seed(seed: int, generation: int, step: str) -> int:
@@ -251,6 +247,7 @@ def served_generator(cfg: LoopConfig, run: Run) -> ServedGenerator:
         gen.base_url,
         run.model,
         api_key_env=gen.api_key_env,
+        allow_insecure=gen.allow_insecure,
         concurrency=gen.concurrency,
         cache=cfg.ledger.with_suffix(".llm-cache.sqlite"),
     )
@@ -345,8 +342,7 @@ class _Loop:
     def _mixes(self) -> dict[int, EntryId]:
         """The loop's logged mixes by the generation they train."""
         out: dict[int, EntryId] = {}
-        for i in self.led.store.entries_of_kind("mix"):
-            loc = self.led.at(i)
+        for loc in self.led.entries("mix"):
             if isinstance(loc.entry, Mix) and loc.entry.generation is not None:
                 out[loc.entry.generation] = loc.id
         return out
@@ -354,10 +350,9 @@ class _Loop:
     def _runs(self) -> dict[EntryId, Run]:
         """The loop's logged runs by the mix they trained on."""
         out: dict[EntryId, Run] = {}
-        for i in self.led.store.entries_of_kind("run"):
-            entry = self.led.at(i).entry
-            if isinstance(entry, Run):
-                out[entry.mix] = entry
+        for loc in self.led.entries("run"):
+            if isinstance(loc.entry, Run):
+                out[loc.entry.mix] = loc.entry
         return out
 
     def _mix_summary(self, mix_id: EntryId) -> tuple[dict[str, int], str]:
@@ -575,6 +570,7 @@ class _Loop:
             jc.base_url,
             jc.model,
             api_key_env=jc.api_key_env,
+            allow_insecure=jc.allow_insecure,
             concurrency=jc.concurrency,
             cache=self.cfg.ledger.with_suffix(".llm-cache.sqlite"),
         )

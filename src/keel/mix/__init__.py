@@ -19,10 +19,11 @@ from keel.mix.build import (
 )
 from keel.mix.dedup import MinHashConfig, dedup, jaccard, shingle_hashes, signatures
 from keel.mix.lineage import tainted
-from keel.mix.policy import AnchorSet, Gate, HumanPool, MixPolicy
+from keel.mix.policy import MAX_SEED, AnchorSet, Gate, HumanPool, MixPolicy
 from keel.mix.tails import TailConfig, rare_types, tail_weights, weighted_sample
 
 __all__ = [
+    "MAX_SEED",
     "AnchorSet",
     "Gate",
     "HumanPool",

@@ -13,6 +13,9 @@ from keel.records import JSON
 Gate = Literal["corrected", "judges", "none"]
 HumanPool = Literal["accumulated", "fresh"]
 AnchorSet = Literal["random", "all"]
+MAX_SEED = 2**53 - 1
+"""The largest seed (and mix size): both are logged, and the ledger's JSON holds integers up
+to 2**53 - 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +30,7 @@ class MixPolicy:
     "judges" (most AI judges accept, uncorrected) or "none" (every synthetic record);
     anchors: "random" (expert verdicts on randomly sampled items only) or "all";
     lineage: prune descendants of degenerate records; dedup: MinHash settings or None;
-    tails: tail-preserving weights or None (uniform); seed: every random draw.
+    tails: tail-preserving weights or None (uniform); seed: every random draw (0 to `MAX_SEED`).
     """
 
     alpha: float = 0.2
@@ -46,8 +49,8 @@ class MixPolicy:
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
             raise ConfigError(f"alpha (the verified share) must be in [0, 1], got {self.alpha}")
-        if self.size < 1:
-            raise ConfigError(f"the mix size must be ≥ 1, got {self.size}")
+        if not 1 <= self.size <= MAX_SEED:
+            raise ConfigError(f"the mix size must be from 1 to 2**53 - 1, got {self.size}")
         if not 0.0 < self.target_precision <= 1.0:
             raise ConfigError(f"target precision must be in (0, 1], got {self.target_precision}")
         if not 0.0 < self.confidence < 1.0:
@@ -61,6 +64,8 @@ class MixPolicy:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         if self.human == "fresh" and self.generation is None:
             raise ConfigError("human='fresh' takes the verified records of one generation: give it")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be from 0 to 2**53 - 1, got {self.seed}")
 
     def to_json(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {

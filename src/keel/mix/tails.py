@@ -16,6 +16,7 @@ toward the tail, not restricted to it.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,8 +40,8 @@ class TailConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.tail_mass <= 1.0:
             raise ConfigError(f"tail_mass must be in [0, 1], got {self.tail_mass}")
-        if self.boost < 0:
-            raise ConfigError(f"the tail boost must be ≥ 0, got {self.boost}")
+        if not 0 <= self.boost < math.inf:
+            raise ConfigError(f"the tail boost must be a finite number ≥ 0, got {self.boost}")
 
 
 def rare_types(human_texts: Iterable[str], tail_mass: float = 0.1) -> frozenset[str]:

@@ -10,6 +10,7 @@ from keel.models.served import (
     Sampling,
     ServedGenerator,
     ServedModel,
+    endpoint_key,
 )
 from keel.models.textmodel import TextModel
 
@@ -23,5 +24,6 @@ __all__ = [
     "ServedGenerator",
     "ServedModel",
     "TextModel",
+    "endpoint_key",
     "perplexity",
 ]

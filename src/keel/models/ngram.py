@@ -151,7 +151,8 @@ class NGramModel:
         docs = [tokenize(t) if isinstance(t, str) else list(t) for t in texts]
         voc = Vocab.build(docs) if vocab is None else vocab
         size = len(voc)
-        if size ** max(order, 2) >= MAX_KEY:
+        # the vocabulary holds ≥ 3 types, so order ≥ 63 overflows: refuse it before the power
+        if order >= MAX_KEY.bit_length() or size ** max(order, 2) >= MAX_KEY:
             raise ConfigError(
                 f"order {order} with {size:,} types overflows 64-bit n-gram keys; lower the order"
             )

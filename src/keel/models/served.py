@@ -10,20 +10,28 @@ the exact JSON sent (model, messages, sampling parameters) and k counts identica
 earlier in the same call, so that asking for ten samples of one prompt gives ten answers, and
 a re-run or a resumed loop gets the same ten back without calling the server. The server is
 in the key because two servers may serve different weights under one model name.
+
+Secrets stay with the server they are meant for (`endpoint_key`): the key is read only from a
+variable whose name ends in `_API_KEY`, is never sent in clear text (http://) to a host other
+than loopback unless the caller allows it, and no request follows a redirect to another origin
+(scheme, host and port), so neither the key nor the prompt reaches a server nobody named.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import random
+import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -35,6 +43,8 @@ if TYPE_CHECKING:
 
 Role = Literal["system", "user", "assistant"]
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+KEY_ENV = re.compile(r"[A-Z][A-Z0-9_]*_API_KEY")
+"""The names of the environment variables keel reads a key from: upper case, ending in _API_KEY."""
 NO_KEY = "not-needed"
 """Sent when the key's environment variable is unset: local servers ignore it, the SDK needs one."""
 MAX_RETRY_AFTER = 60.0
@@ -50,6 +60,75 @@ def openai_sdk() -> ModuleType:
             "served models need the openai SDK: pip install 'keel[llm]' (or pip install openai)"
         ) from exc
     return openai
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """A URL's origin (RFC 6454): its scheme, host and port, the port defaulted by the scheme."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{url!r} has an invalid port: {exc}") from exc
+    return parts.scheme, parts.hostname or "", port or (443 if parts.scheme == "https" else 80)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint_key(base_url: str, key_env: str, *, allow_insecure: bool = False) -> str | None:
+    """The API key to send to `base_url`: the value of `$key_env` (None when unset or empty).
+
+    A ConfigError, before any connection, when the URL is not http(s), when `key_env` does not
+    match `KEY_ENV` (so no other secret of the environment can be named and sent), or when a
+    key would cross the network in clear text: http:// to a host other than loopback, unless
+    `allow_insecure`."""
+    scheme, host, _ = origin(base_url)
+    if scheme not in ("http", "https"):
+        raise ConfigError(
+            f"base URL {base_url!r} must start with http:// or https:// "
+            "(e.g. http://localhost:8000/v1)"
+        )
+    if not KEY_ENV.fullmatch(key_env):
+        raise ConfigError(
+            f"keel reads an API key only from a variable whose name ends in _API_KEY (such as "
+            f"{DEFAULT_KEY_ENV} or KEEL_API_KEY), not {key_env!r}: put the server's key in one "
+            "and name it with --api-key-env (api_key_env in a loop file)"
+        )
+    key = os.environ.get(key_env) or None
+    if key is not None and scheme == "http" and not is_loopback(host) and not allow_insecure:
+        raise ConfigError(
+            f"${key_env} is set and {base_url} is plain http:// to {host}, not this machine: the "
+            "key would cross the network in clear text. Use https://, unset the variable if the "
+            "server needs no key, or pass --allow-insecure (allow_insecure = true in a loop "
+            "file) if you trust every network in between"
+        )
+    return key
+
+
+def same_origin_only(base_url: str) -> Callable[[Any], Awaitable[None]]:
+    """An httpx request hook that refuses a request to any origin but `base_url`'s. httpx calls
+    it before each request it sends, redirects included: a redirect within the server is
+    followed, one to another origin stops before the prompt or the key is sent there."""
+    home = origin(base_url)
+
+    async def check(request: Any) -> None:
+        url = str(request.url)
+        if origin(url) != home:
+            raise ConfigError(
+                f"{base_url} redirected a request to {url}, another origin (scheme, host, "
+                "port): keel does not follow it, so the prompt and the key stay where you sent "
+                "them. If that server is the one you mean, give its URL as --llm (base_url in a "
+                "loop file)"
+            )
+
+    return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +240,8 @@ def request_keys(
 
 @dataclass(frozen=True, slots=True)
 class ServedModel:
-    """A model served behind an OpenAI-compatible API; the key is read from `api_key_env`."""
+    """A model served behind an OpenAI-compatible API; the key is read from `api_key_env`
+    (checked by `endpoint_key` on construction and before each call)."""
 
     base_url: str
     model: str
@@ -174,13 +254,11 @@ class ServedModel:
     """Seconds: the first retry waits up to this long, each next one up to twice as long."""
     cache: Path | None = None
     """SQLite file of cached answers (None: no cache)."""
+    allow_insecure: bool = False
+    """Send the key over plain http:// to a host other than loopback."""
 
     def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"base URL {self.base_url!r} must start with http:// or https:// "
-                "(e.g. http://localhost:8000/v1)"
-            )
+        endpoint_key(self.base_url, self.api_key_env, allow_insecure=self.allow_insecure)
         if not self.model:
             raise ConfigError("a served model needs a model name (--model)")
         if self.concurrency < 1 or self.retries < 0 or self.timeout <= 0 or self.backoff < 0:
@@ -227,12 +305,17 @@ class ServedModel:
                 on_done(done)
             todo = [i for i, r in enumerate(results) if r is None]
             if todo:
+                key = endpoint_key(
+                    self.base_url, self.api_key_env, allow_insecure=self.allow_insecure
+                )
                 sdk = openai_sdk()
+                hooks = {"request": [same_origin_only(self.base_url)]}
                 client = sdk.AsyncOpenAI(
                     base_url=self.base_url,
-                    api_key=os.environ.get(self.api_key_env) or NO_KEY,
+                    api_key=key or NO_KEY,
                     timeout=self.timeout,
                     max_retries=0,
+                    http_client=sdk.DefaultAsyncHttpxClient(event_hooks=hooks),
                 )
                 gate = asyncio.Semaphore(self.concurrency)
 

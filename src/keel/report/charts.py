@@ -14,7 +14,13 @@ from html import escape
 WIDTH, HEIGHT = 640, 360
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 36, 48
 LEGEND = 150
-"""The least room right of a line chart for its legend; long names get more (~7 px a letter)."""
+"""The least room right of a line chart for its legend; long names get more."""
+FONT = 12
+"""Pixel size of the charts' text (the stylesheet's `svg.chart text`); titles are 14."""
+LINE = 14
+"""Height of a line of chart text: a browser's box around 12 px text."""
+SLANT = math.sqrt(0.5)
+"""sin 45° = cos 45°: column and bar labels too wide to sit level are drawn at 45°."""
 PALETTE = (
     "#0072b2",
     "#d55e00",
@@ -53,8 +59,23 @@ class Point:
     y_hi: float | None = None
 
 
+Box = tuple[float, float, float, float]
+"""A rectangle in pixels: left, top, right, bottom."""
+RINGS = (6, 12, 20, 30, 42, 56, 72, 90, 110, 135, 160, 200)
+"""Distances in pixels, nearest first, at which a point's label is tried."""
+DIRECTIONS = ((1, -1), (1, 1), (-1, -1), (-1, 1), (1, 0), (-1, 0), (0, -1), (0, 1))
+"""Sides of a point a label is tried on, in order: the diagonals, then level, above, below."""
+
+
 def _finite(v: float | None) -> bool:
     return v is not None and math.isfinite(v)
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """An upper estimate of the width in pixels of `text` set at `size` px in a sans-serif font
+    (DejaVu Sans, one of the widest: lower case and digits ≤ 0.64 em, capitals, m and w ≤ 0.86);
+    charts size their margins and place their labels by it."""
+    return size * sum(0.86 if c.isupper() or c in "mw" else 0.64 for c in text)
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -75,12 +96,32 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Powers of ten covering [lo, hi] (lo > 0), with 2 and 5 times them over three decades
+    or fewer, so that a short log axis still has a few labels."""
+    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    steps = (1.0, 2.0, 5.0) if last - first <= 3 else (1.0,)
+    ticks = [m * 10.0**k for k in range(first, last + 1) for m in steps]
+    return [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+
+
+def spans_decades(values: Sequence[float | None]) -> bool:
+    """Whether the finite values are all positive and the largest is over ten times the
+    smallest: a linear axis would flatten all but the largest, so the axis is logarithmic."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) > 10 * min(finite)
+
+
 def _fmt(v: float) -> str:
+    """A tick label: `0.25`, `2,000`, `1e-5`, `2.5e6`."""
     if v == 0:
         return "0"
     a = abs(v)
     if a >= 1e5 or a < 1e-3:
-        return f"{v:.1e}"
+        mantissa, exponent = f"{v:.1e}".split("e")
+        return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+    if a >= 1000:
+        return f"{v:,.6g}"
     return f"{v:.4g}"
 
 
@@ -124,10 +165,16 @@ class _Frame:
         return TOP + (1 - (self._ty(y) - lo) / span) * (HEIGHT - TOP - BOTTOM)
 
 
-def _svg(width: int, title: str, body: list[str], height: int = HEIGHT) -> str:
+def _svg(
+    width: float, title: str, body: list[str], height: float = HEIGHT, *, left: float = 0.0
+) -> str:
+    """The chart's document; `left` is room added left of x = 0 for labels that reach there."""
+    width = max(width, text_width(title, 14) + 16)
+    full = math.ceil(width + left)
     return (
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">'
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="{-left:.1f} 0 {full} {math.ceil(height)}" width="{full}" '
+        f'height="{math.ceil(height)}" role="img" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title>"
         f'<text x="{width / 2:.1f}" y="20" text-anchor="middle" class="title">'
         f"{escape(title)}</text>" + "".join(body) + "</svg>"
@@ -136,7 +183,9 @@ def _svg(width: int, title: str, body: list[str], height: int = HEIGHT) -> str:
 
 def _axes(
     frame: _Frame, xticks: Sequence[float], yticks: Sequence[float], xlabel: str, ylabel: str
-) -> list[str]:
+) -> tuple[list[str], float]:
+    """Axes, ticks, grid and axis labels, and the room they need left of x = 0 (the y label
+    stands clear of the widest tick label)."""
     right = frame.width - RIGHT
     bottom = HEIGHT - BOTTOM
     out = [
@@ -162,13 +211,16 @@ def _axes(
             f'<text x="{(LEFT + right) / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
             f"{escape(xlabel)}</text>"
         )
+    left = 0.0
     if ylabel:
         cy = (TOP + bottom) / 2
+        x = min(14.0, LEFT - 13 - max((text_width(_fmt(t)) for t in yticks), default=0.0))
+        left = max(0.0, 12 - x)
         out.append(
-            f'<text x="14" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 14 {cy:.1f})">'
-            f"{escape(ylabel)}</text>"
+            f'<text x="{x:.1f}" y="{cy:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 {x:.1f} {cy:.1f})">{escape(ylabel)}</text>'
         )
-    return out
+    return out, left
 
 
 def _legend(names: Sequence[str], x: float) -> list[str]:
@@ -203,16 +255,21 @@ def line_chart(
     title: str,
     xlabel: str = "",
     ylabel: str = "",
-    log_y: bool = False,
+    log_y: bool | None = None,
     y_range: tuple[float, float] | None = None,
 ) -> str:
-    """Lines of y against x, one colour per series, with optional shaded bands and a legend."""
-    ok = _log_ok if log_y else _finite
+    """Lines of y against x, one colour per series, with optional shaded bands and a legend.
+
+    The y axis is logarithmic when `log_y` says so or, left as None and without a `y_range`,
+    when the values span more than a factor of ten (`spans_decades`)."""
     xs = [x for s in series for x in s.x]
     ys: list[float | None] = [y for s in series for y in s.y]
     for s in series:
         ys.extend(s.lo or ())
         ys.extend(s.hi or ())
+    if log_y is None:
+        log_y = y_range is None and spans_decades(ys)
+    ok = _log_ok if log_y else _finite
     finite_x = [x for x in xs if _finite(x)]
     x0, x1 = (
         (min(finite_x), max(finite_x))
@@ -226,13 +283,13 @@ def line_chart(
         y0, y1 = y_range or (10 ** math.floor(math.log10(lo_y)), 10 ** math.ceil(math.log10(hi_y)))
         if y1 <= y0:
             y1 = y0 * 10
-        yticks = [10.0**k for k in range(round(math.log10(y0)), round(math.log10(y1)) + 1)]
+        yticks = log_ticks(y0, y1)
     else:
         y0, y1 = _extent(ys, y_range)
         yticks = nice_ticks(y0, y1)
-    width = WIDTH + max(LEGEND, 28 + 7 * max((len(s.name) for s in series), default=0))
+    width = WIDTH + max(LEGEND, 28 + max((text_width(s.name) for s in series), default=0))
     frame = _Frame(x0, x1, y0, y1, WIDTH, log_y)
-    body = _axes(frame, nice_ticks(x0, x1), yticks, xlabel, ylabel)
+    body, left = _axes(frame, nice_ticks(x0, x1), yticks, xlabel, ylabel)
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         if s.lo is not None and s.hi is not None:
@@ -262,7 +319,7 @@ def line_chart(
                 if p is not None:
                     body.append(f'<circle cx="{p[0]:.1f}" cy="{p[1]:.1f}" r="2.5" fill="{color}"/>')
     body.extend(_legend([s.name for s in series], WIDTH + 4))
-    return _svg(width, title, body)
+    return _svg(width, title, body, max(HEIGHT, TOP + 18 * len(series) + 4), left=left)
 
 
 def scatter_chart(
@@ -281,7 +338,7 @@ def scatter_chart(
     x0, x1 = _extent(xs, x_range)
     y0, y1 = _extent(ys, y_range)
     frame = _Frame(x0, x1, y0, y1, WIDTH)
-    body = _axes(frame, nice_ticks(x0, x1), nice_ticks(y0, y1), xlabel, ylabel)
+    body, left = _axes(frame, nice_ticks(x0, x1), nice_ticks(y0, y1), xlabel, ylabel)
     if diagonal:
         lo, hi = max(x0, y0), min(x1, y1)
         if lo < hi:
@@ -289,24 +346,76 @@ def scatter_chart(
                 f'<line x1="{frame.px(lo):.1f}" y1="{frame.py(lo):.1f}" x2="{frame.px(hi):.1f}" '
                 f'y2="{frame.py(hi):.1f}" class="ref"/>'
             )
+    taken: list[Box] = []
+    labelled: list[tuple[float, float, str, str]] = []
     for i, p in enumerate(points):
         if not (_finite(p.x) and _finite(p.y)):
             continue
         color = PALETTE[i % len(PALETTE)]
         cx, cy = frame.px(p.x), frame.py(p.y)
         if p.x_lo is not None and p.x_hi is not None and _finite(p.x_lo) and _finite(p.x_hi):
+            x_lo, x_hi = frame.px(p.x_lo), frame.px(p.x_hi)
             body.append(
-                f'<line x1="{frame.px(p.x_lo):.1f}" y1="{cy:.1f}" x2="{frame.px(p.x_hi):.1f}" '
-                f'y2="{cy:.1f}" stroke="{color}"/>'
+                f'<line x1="{x_lo:.1f}" y1="{cy:.1f}" x2="{x_hi:.1f}" y2="{cy:.1f}" '
+                f'stroke="{color}"/>'
             )
+            taken.append((x_lo, cy - 1, x_hi, cy + 1))
         if p.y_lo is not None and p.y_hi is not None and _finite(p.y_lo) and _finite(p.y_hi):
+            y_lo, y_hi = frame.py(p.y_lo), frame.py(p.y_hi)
             body.append(
-                f'<line x1="{cx:.1f}" y1="{frame.py(p.y_lo):.1f}" x2="{cx:.1f}" '
-                f'y2="{frame.py(p.y_hi):.1f}" stroke="{color}"/>'
+                f'<line x1="{cx:.1f}" y1="{y_lo:.1f}" x2="{cx:.1f}" y2="{y_hi:.1f}" '
+                f'stroke="{color}"/>'
             )
+            taken.append((cx - 1, y_hi, cx + 1, y_lo))
         body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{color}"/>')
-        body.append(f'<text x="{cx + 6:.1f}" y="{cy - 6:.1f}">{escape(p.label)}</text>')
-    return _svg(WIDTH, title, body)
+        taken.append((cx - 5, cy - 5, cx + 5, cy + 5))
+        labelled.append((cx, cy, p.label, color))
+    area = (LEFT + 2, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
+    body.extend(_labels(labelled, area, taken))
+    return _svg(WIDTH, title, body, left=left)
+
+
+def _beside(cx: float, cy: float, width: float, d: float, dx: int, dy: int) -> Box:
+    """The box of a label `width` wide, `d` pixels from (cx, cy) on side (dx, dy)."""
+    x0 = cx + d if dx > 0 else cx - d - width if dx < 0 else cx - width / 2
+    y0 = cy + d if dy > 0 else cy - d - LINE if dy < 0 else cy - LINE / 2
+    return (x0, y0, x0 + width, y0 + LINE)
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _labels(
+    points: Sequence[tuple[float, float, str, str]], area: Box, taken: list[Box]
+) -> list[str]:
+    """Each point's label at the nearest place inside `area` that is clear of the boxes in
+    `taken` (markers, error bars) and of the labels placed before it; a thin line in the
+    point's colour joins a label set further off than the first ring."""
+    out: list[str] = []
+    for cx, cy, label, color in points:
+        width = text_width(label) + 2
+        inside = [
+            b
+            for d in RINGS
+            for dx, dy in DIRECTIONS
+            if area[0] <= (b := _beside(cx, cy, width, d, dx, dy))[0]
+            and b[2] <= area[2]
+            and area[1] <= b[1]
+            and b[3] <= area[3]
+        ]
+        box = next((b for b in inside if not any(_overlap(b, t) for t in taken)), None)
+        if box is None:  # crowded everywhere: the nearest place inside, or the default one
+            box = inside[0] if inside else _beside(cx, cy, width, RINGS[0], 1, -1)
+        taken.append(box)
+        near = (min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3]))
+        if math.dist((cx, cy), near) > 2 * RINGS[0] + 2:
+            out.append(
+                f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{near[0]:.1f}" y2="{near[1]:.1f}" '
+                f'stroke="{color}" stroke-opacity="0.6"/>'
+            )
+        out.append(f'<text x="{box[0] + 1:.1f}" y="{box[1] + 11:.1f}">{escape(label)}</text>')
+    return out
 
 
 def bar_chart(
@@ -325,9 +434,11 @@ def bar_chart(
     y1 = max([0.0, *finite]) or 1.0
     y1 += (y1 - y0) * 0.05
     frame = _Frame(0, len(labels), y0, y1, WIDTH)
-    body = _axes(frame, [], nice_ticks(y0, y1), "", ylabel)
+    body, left = _axes(frame, [], nice_ticks(y0, y1), "", ylabel)
     slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
-    rotate = len(labels) > 8 or any(len(label) > 10 for label in labels)
+    widths = [text_width(label) for label in labels]
+    rotate = any(w > slot - 4 for w in widths)
+    height = float(HEIGHT)
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         color = PALETTE[i % len(PALETTE)]
         cx = LEFT + slot * (i + 0.5)
@@ -342,15 +453,18 @@ def bar_chart(
                 f'<line x1="{cx:.1f}" y1="{frame.py(lo[i]):.1f}" x2="{cx:.1f}" '
                 f'y2="{frame.py(hi[i]):.1f}" class="err"/>'
             )
-        y = HEIGHT - BOTTOM + 14
         if rotate:
+            y = HEIGHT - BOTTOM + 10
+            height = max(height, y + (widths[i] + 3) * SLANT + 4)
+            left = max(left, (widths[i] + FONT) * SLANT - cx + 2)
             body.append(
                 f'<text x="{cx:.1f}" y="{y}" text-anchor="end" '
-                f'transform="rotate(-35 {cx:.1f} {y})">{escape(label)}</text>'
+                f'transform="rotate(-45 {cx:.1f} {y})">{escape(label)}</text>'
             )
         else:
+            y = HEIGHT - BOTTOM + 14
             body.append(f'<text x="{cx:.1f}" y="{y}" text-anchor="middle">{escape(label)}</text>')
-    return _svg(WIDTH, title, body)
+    return _svg(WIDTH, title, body, height, left=left)
 
 
 def heatmap(
@@ -361,22 +475,35 @@ def heatmap(
     title: str,
     fmt: str = "{:g}",
 ) -> str:
-    """A grid of cells shaded by value (darker is larger), each showing its value."""
+    """A grid of cells shaded by value (darker is larger), each showing its value; column
+    labels wider than their cells are drawn at 45°."""
     if len(values) != len(rows) or any(len(r) != len(cols) for r in values):
         raise ValueError("heatmap: values must have one row per row label and one cell per column")
     finite = [v for r in values for v in r if _finite(v)]
     lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
     span = hi - lo or 1.0
-    label_w, cell_h = 120, 28
+    label_w = 12 + max((text_width(r) for r in rows), default=0)
+    cell_h = 28
     cell_w = max(48, min(96, (WIDTH - label_w) // max(len(cols), 1)))
+    widths = [text_width(c) for c in cols]
+    rotate = any(w > cell_w - 6 for w in widths)
+    head = (max(widths, default=0) + 11) * SLANT if rotate else 24
     width = label_w + cell_w * len(cols) + 8
-    height = TOP + 24 + cell_h * len(rows) + 8
     body: list[str] = []
-    for j, c in enumerate(cols):
+    for j, (c, w) in enumerate(zip(cols, widths, strict=True)):
         x = label_w + cell_w * (j + 0.5)
-        body.append(f'<text x="{x:.1f}" y="{TOP + 14}" text-anchor="middle">{escape(c)}</text>')
+        if rotate:
+            y = TOP + head - 6
+            width = max(width, x + (w + 3) * SLANT + 8)
+            body.append(
+                f'<text x="{x:.1f}" y="{y:.1f}" transform="rotate(-45 {x:.1f} {y:.1f})">'
+                f"{escape(c)}</text>"
+            )
+        else:
+            body.append(f'<text x="{x:.1f}" y="{TOP + 14}" text-anchor="middle">{escape(c)}</text>')
+    height = TOP + head + cell_h * len(rows) + 8
     for i, (name, row) in enumerate(zip(rows, values, strict=True)):
-        y = TOP + 24 + cell_h * i
+        y = TOP + head + cell_h * i
         body.append(
             f'<text x="{label_w - 6}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="end">'
             f"{escape(name)}</text>"
@@ -391,7 +518,8 @@ def heatmap(
             else:
                 fill, text, ink = "#eee", "&ndash;", "#000"
             body.append(
-                f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}"/>'
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_w - 2}" height="{cell_h - 2}" '
+                f'fill="{fill}"/>'
             )
             body.append(
                 f'<text x="{x + cell_w / 2 - 1:.1f}" y="{y + cell_h / 2 + 4:.1f}" '

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -12,18 +13,24 @@ from keel.errors import InputError
 
 STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em;
-       color: #222; }
+       color: #222; overflow-wrap: break-word; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 1em 0; font-variant-numeric: tabular-nums; }
-th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #e4e4e4; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-th { background: #f4f4f4; } caption { caption-side: top; text-align: left; color: #555; }
-svg.chart { display: block; margin: 1em 0; max-width: 100%; height: auto; }
+div.table { overflow-x: auto; margin: 1em 0; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #e4e4e4; text-align: left;
+         vertical-align: top; }
+th { background: #f4f4f4; vertical-align: bottom; }
+th.num, td.num { text-align: right; } td.num { white-space: nowrap; }
+td .ci { display: block; font-size: 0.8em; color: #666; }
+caption { caption-side: top; text-align: left; color: #555; }
+svg.chart { display: inline-block; vertical-align: top; margin: 1em 1em 1em 0; max-width: 100%;
+            height: auto; }
 svg.chart text { font: 12px system-ui, sans-serif; fill: #222; }
 svg.chart text.title { font-size: 14px; font-weight: 600; }
 svg.chart .axis { stroke: #444; } svg.chart .grid { stroke: #e8e8e8; }
 svg.chart .ref { stroke: #999; stroke-dasharray: 4 3; } svg.chart .err { stroke: #222; }
-pre { background: #f6f6f6; padding: 0.6em 0.8em; overflow-x: auto; font-size: 0.85em; }
+pre { background: #f6f6f6; padding: 0.6em 0.8em; font-size: 0.85em; white-space: pre-wrap;
+      overflow-wrap: anywhere; }
 footer { margin-top: 3em; color: #777; font-size: 0.85em; }
 """
 
@@ -46,6 +53,18 @@ def preformatted(text: str) -> str:
     return f"<pre>{escape(text)}</pre>"
 
 
+_NUMBER = r"[-+−]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?%?"
+NUMBER = re.compile(rf"(?P<value>{_NUMBER})(?: (?P<interval>\[{_NUMBER}, {_NUMBER}\]))?|[-–]?")
+"""A number as a cell shows it: `0.912`, `-3.8`, `1.2e-05`, `44,369`, `72%`, an estimate with
+its interval `0.912 [0.90, 0.92]`, or a dash (or nothing) for a missing one."""
+
+
+def _numeric(value: object) -> bool:
+    if isinstance(value, str):
+        return NUMBER.fullmatch(value) is not None
+    return value is None or isinstance(value, int | float)
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -53,15 +72,30 @@ def _cell(value: object) -> str:
         return f"{value:.4g}"
     if value is None:
         return "&ndash;"
-    return escape(str(value))
+    text = str(value)
+    found = NUMBER.fullmatch(text)
+    if found is not None and found["interval"]:
+        return f'{escape(found["value"])}<span class="ci">{escape(found["interval"])}</span>'
+    return escape(text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, caption: str = "") -> str:
-    """An HTML table; floats print with four significant digits, None and NaN as a dash."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    """An HTML table; floats print with four significant digits, None and NaN as a dash.
+
+    Columns of numbers are right-aligned and the rest left-aligned; an estimate's interval goes
+    on a line of its own under the value, so that columns of them stay narrow."""
+    numeric = [all(_numeric(r[k]) for r in rows) for k in range(len(headers))]
+    cls = [' class="num"' if n else "" for n in numeric]
+    head = "".join(f"<th{c}>{escape(h)}</th>" for c, h in zip(cls, headers, strict=True))
+    body = "".join(
+        "<tr>" + "".join(f"<td{c}>{_cell(v)}</td>" for c, v in zip(cls, r, strict=True)) + "</tr>"
+        for r in rows
+    )
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="table"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def page(title: str, sections: Sequence[Section], *, intro: str = "") -> str:
