@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from keel.loop.toml import dumps
+from tomli_w import dumps
 
 
 def small_loop(**overrides: Any) -> dict[str, Any]:

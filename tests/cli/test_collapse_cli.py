@@ -84,13 +84,16 @@ def test_watch_reads_generations_from_the_ledger(cli: Cli, gens: Path, tmp_path:
     db = tmp_path / "keel.db"
     human = load_fortunes(("fortunes",))[-300:]
     with Ledger.open(db) as led:
+        led.append([text_record(t, "human", author="a", generation=0) for t in human[:100]])
         led.append([text_record(t, "human", author="a", generation=1) for t in human[:100]])
         led.append([text_record(t, "synthetic", generation=1) for t in human[100:300]])
     code, out, err = cli("--db", str(db), "watch", "--ledger", "--reference",
                          str(gens / "ref.txt"), "--json")  # fmt: skip
     assert code == 0, err
-    (g,) = json.loads(out)["generations"]
-    assert g["alpha"] == pytest.approx(1 / 3)
+    g0, g1 = json.loads(out)["generations"]
+    # a generation is the model's output; one without any (the start) is its human texts
+    assert (g0["name"], g0["alpha"], g0["metrics"]["texts"]) == ("gen-0", 1.0, 100)
+    assert (g1["name"], g1["alpha"], g1["metrics"]["texts"]) == ("gen-1", 0.0, 200)
 
 
 def test_watch_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:

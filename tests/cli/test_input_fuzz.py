@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tomli_w import dumps
 
 import keel.loop.run as loop_run
-from keel.loop.toml import dumps
 from keel_cli import Cli
 from small_loop import small_loop
 
@@ -247,7 +247,7 @@ ARRAYS = st.recursive(
 TOML_VALUES = st.recursive(
     ARRAYS, lambda inner: st.dictionaries(KEYS, inner, max_size=3), max_leaves=8
 )
-"""Values `keel.loop.toml.dumps` can write: scalars, arrays of them, tables."""
+"""Values TOML can hold (`tomli_w.dumps` writes them): scalars, arrays of them, tables."""
 
 
 def _paths(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

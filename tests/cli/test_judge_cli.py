@@ -118,3 +118,75 @@ def test_pairwise_with_mapped_columns_json_table_and_html(tmp_path: Path, cli: C
     assert code == 0 and "judge-g: self-preferring" in text and "same win" in text
     code, _, err = cli("judge", "audit", str(path), "--layout", "pairwise")
     assert code == 2 and "no column 'item'" in err
+
+
+@pytest.fixture
+def by_model(tmp_path: Path) -> Path:
+    """Answers of a strong and a weak model; the judge mostly follows the model, not the
+    answer; a confidence column of booleans and a fully blank row ride along."""
+    rng = np.random.default_rng(3)
+    lines = ["model,human,human_confidence,judge_a"]
+    for i in range(200):
+        strong = i % 2 == 0
+        h = rng.random() < (0.9 if strong else 0.2)
+        v = h if rng.random() < 0.5 else strong
+        lines.append(f"{'strong' if strong else 'weak'},{h},{rng.random() < 0.5},{v}")
+    lines.insert(50, ",,,")
+    path = tmp_path / "by_model.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_audit_per_group_figures_in_json_tables_and_html(
+    by_model: Path, tmp_path: Path, cli: Cli
+) -> None:
+    html = tmp_path / "groups.html"
+    base = ["judge", "audit", str(by_model), "--group", "model", "--resamples", "50"]
+    code, text, err = cli(*base, "--json", "--html", str(html))
+    assert code == 0, err
+    doc = json.loads(text)
+    assert doc["group_by"] == "model" and doc["blank_rows"] == 1 and doc["n_items"] == 200
+    assert [j["judge"] for j in doc["judges"]] == ["judge_a"]
+    judge = doc["judges"][0]
+    assert judge["missing_verdicts"] == 0
+    assert [g["name"] for g in judge["groups"]] == ["strong", "weak"]
+    assert [g["n"] for g in judge["groups"]] == [100, 100]
+    kappas = [g["kappa"]["value"] for g in judge["groups"]]
+    mean = judge["figures"]["group_mean_kappa"]
+    assert mean["value"] == pytest.approx(sum(kappas) / 2)
+    assert mean["value"] < judge["figures"]["kappa"]["value"]  # pooling inflates κ here
+    assert any("left out by their names" in note and "human_confidence" in note
+               for note in doc["notes"])  # fmt: skip
+    assert any("1 fully blank row" in note for note in doc["notes"])
+    assert "κ per model" in html.read_text(encoding="utf-8")
+    code, text, err = cli(*base)
+    assert code == 0, err
+    assert "Agreement pooled vs mean over the 2 groups of model" in text
+    assert "κ pooled" in text and "κ mean" in text
+    assert "Agreement per model" in text
+    rows = [line.split() for line in text.splitlines() if line.startswith("  judge_a ")]
+    assert [r[1] for r in rows[-2:]] == ["strong", "weak"]
+    assert "fully blank" in err and "human_confidence" in err
+
+
+def test_audit_without_human_names_the_default_column(tmp_path: Path, cli: Cli) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text("HumanJudgement,a\nTrue,yes\nFalse,no\n")
+    code, _, err = cli("judge", "audit", str(path))
+    assert code == 2
+    assert "no column 'human'" in err and "columns found: HumanJudgement, a" in err
+    assert "Traceback" not in err
+
+
+def test_correct_on_fully_labelled_data_points_to_anchor_sample(wide: Path, cli: Cli) -> None:
+    labelled = wide.with_name("labelled.csv")
+    labelled.write_text("".join(
+        line for line in wide.read_text().splitlines(keepends=True) if ",," not in line
+    ))  # fmt: skip
+    code, _, err = cli("judge", "correct", str(labelled), "--item", "id")
+    assert code == 2
+    assert "nothing to correct" in err and "--anchor-sample N (2 to" in err
+    code, text, err = cli("judge", "correct", str(labelled), "--item", "id",
+                          "--anchor-sample", "100", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(text)["hidden_truth"] is not None

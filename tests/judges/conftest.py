@@ -21,7 +21,8 @@ TRIVIAQA_COLUMNS = Columns(
     human="HumanJudgement",
     category="model",
     subject="model",
-    explicit=frozenset({"human", "category", "subject"}),
+    group="model",
+    explicit=frozenset({"human", "category", "subject", "group"}),
 )
 
 

@@ -257,3 +257,97 @@ def test_personality_thresholds() -> None:
     assert personality(figs(0.5, 0.2, 0.5)) == "confirmer"
     assert personality(figs(1.0, 0.0, 0.5)) == "balanced"
     assert personality(figs(1.0, 0.0, 0.1)) == "near-chance"
+
+
+def grouped(
+    human: list[int], judge: list[int], groups: list[int], names: tuple[str, ...]
+) -> JudgeTable:
+    """One judge's verdicts on items of the given groups (codes into `names`)."""
+    n = len(human)
+    return JudgeTable(
+        "grouped", tuple(map(str, range(n))), ("j",), np.array(human, float),
+        np.array(judge, float)[None, :, None], groups=names, group=np.array(groups),
+        group_by="model",
+    )  # fmt: skip
+
+
+def test_pooling_inflates_agreement_when_base_rates_differ_by_group() -> None:
+    """A judge that accepts every answer of the strong model and rejects every answer of the
+    weak one agrees with the humans by chance only within each model (κ = π = 0 there), yet
+    pooled over both models its κ is high: the per-group mean shows it."""
+    human = [1] * 18 + [0] * 2 + [1] * 2 + [0] * 18
+    judge = [1] * 20 + [0] * 20
+    groups = [0] * 20 + [1] * 20
+    p = audit(grouped(human, judge, groups, ("strong", "weak")), n_resamples=200).profiles[0]
+    assert p.figures["kappa"].value == pytest.approx(cohen_kappa_score(human, judge))
+    assert p.figures["kappa"].value > 0.75
+    assert [g.name for g in p.groups] == ["strong", "weak"]
+    assert [g.n for g in p.groups] == [20, 20]
+    for g in p.groups:
+        assert g.kappa.value == pytest.approx(0.0)
+        assert g.scott_pi.value < 0
+        assert g.accuracy.value == pytest.approx(0.9)
+    assert p.figures["group_mean_kappa"].value == pytest.approx(0.0)
+    pis = [g.scott_pi.value for g in p.groups]
+    assert p.figures["group_mean_scott_pi"].value == pytest.approx(np.mean(pis))
+    assert p.figures["group_mean_accuracy"].value == pytest.approx(0.9)
+    mean = p.figures["group_mean_kappa"]
+    assert mean.method == "bootstrap" and mean.lo <= mean.value <= mean.hi
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_per_group_figures_match_sklearn_on_each_group(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = synthetic(n=150, judges=2, seed=seed, missing=0.05)
+    codes = rng.integers(-1, 3, t.human.size)  # -1: an item outside every group
+    table = JudgeTable(t.source, t.items, t.judges, t.human, t.verdicts, missing=t.missing,
+                       groups=("a", "b", "c"), group=codes, group_by="g")  # fmt: skip
+    a = audit(table, n_resamples=0)
+    for j, p in enumerate(a.profiles):
+        kappas, pis, accs = [], [], []
+        for code, g in enumerate(p.groups):
+            ok = (codes == code) & ~np.isnan(t.verdicts[j, :, 0]) & ~np.isnan(t.human)
+            v, h = t.verdicts[j, ok, 0], t.human[ok]
+            assert g.n == ok.sum()
+            assert g.accuracy.value == pytest.approx(np.mean(v == h))
+            kappa = cohen_kappa_score(h, v) if len(set(h) | set(v)) > 1 else math.nan
+            assert g.kappa.value == pytest.approx(kappa, nan_ok=True)
+            m = (v.mean() + h.mean()) / 2
+            pe = m * m + (1 - m) ** 2
+            pi = (np.mean(v == h) - pe) / (1 - pe) if pe < 1 else math.nan
+            assert g.scott_pi.value == pytest.approx(pi, nan_ok=True)
+            kappas.append(kappa)
+            pis.append(pi)
+            accs.append(np.mean(v == h))
+        f = p.figures
+        assert f["group_mean_kappa"].value == pytest.approx(np.nanmean(kappas))
+        assert f["group_mean_scott_pi"].value == pytest.approx(np.nanmean(pis))
+        assert f["group_mean_accuracy"].value == pytest.approx(np.mean(accs))
+
+
+def test_per_exam_taker_figures_on_real_data(
+    result: Audit, triviaqa_rows: list[dict[str, str]]
+) -> None:
+    """Per exam-taker model (Thakur et al. 2024 report alignment per exam-taker): κ, π and
+    agreement from a loop over the csv, their unweighted mean beside the pooled figure."""
+    models = sorted({r["model"] for r in triviaqa_rows})
+    assert result.group_by == "model"
+    for judge in JUDGES:
+        p = result.profile(judge)
+        assert [g.name for g in p.groups] == models
+        kappas = []
+        for g in p.groups:
+            vh = pairs([r for r in triviaqa_rows if r["model"] == g.name], judge)
+            v, h = [x for x, _ in vh], [y for _, y in vh]
+            assert g.n == len(vh)
+            assert g.kappa.value == pytest.approx(cohen_kappa_score(h, v))
+            assert g.accuracy.value == pytest.approx(np.mean(np.array(v) == np.array(h)))
+            kappas.append(cohen_kappa_score(h, v))
+        mean = p.figures["group_mean_kappa"]
+        assert mean.value == pytest.approx(np.mean(kappas))
+        assert mean.lo <= mean.value <= mean.hi
+    doc = result.to_json()
+    assert doc["group_by"] == "model"
+    first = doc["judges"][0]  # type: ignore[index]
+    assert len(first["groups"]) == 9 and "group_mean_scott_pi" in first["figures"]

@@ -168,3 +168,16 @@ def test_correction_needs_anchors_and_a_pool() -> None:
         correction(t)
     with pytest.raises(InputError, match="anchor-sample"):
         correction(t, anchor_sample=50)
+
+
+def test_fully_labelled_data_points_to_anchor_sample(triviaqa: JudgeTable) -> None:
+    """Every real row has a human label: no pool to correct, so the error says how to check
+    the correction instead (hide all but N labels with --anchor-sample N)."""
+    with pytest.raises(InputError) as caught:
+        correction(triviaqa)
+    message = str(caught.value)
+    assert "every one of the 3600 items has a human label" in message
+    assert "--anchor-sample N (2 to 3599)" in message
+    small = synthetic(n=50)
+    with pytest.raises(InputError, match=r"--anchor-sample N \(2 to 49\)"):
+        correction(small)

@@ -115,3 +115,69 @@ def test_missing_columns_and_files(tmp_path: Path) -> None:
     bad.write_text('{"a": 1}\n{oops\n')
     with pytest.raises(InputError, match=r"x.jsonl:2: not valid JSON"):
         read_judge_table([bad])
+
+
+def test_without_the_default_human_column_the_error_names_it_and_lists_the_columns(
+    tmp_path: Path,
+) -> None:
+    f = write_csv(tmp_path / "w.csv", "HumanJudgement,a,b\nTrue,yes,no\nFalse,no,no\n")
+    with pytest.raises(InputError) as caught:
+        read_judge_table([f])
+    message = str(caught.value)
+    assert "no column 'human'" in message and "--human" in message
+    assert "columns found: HumanJudgement, a, b" in message
+    assert "HumanJudgement looks like one" in message
+
+
+def test_human_confidence_and_metadata_columns_are_no_default_judges(tmp_path: Path) -> None:
+    f = write_csv(
+        tmp_path / "w.csv",
+        "Human-Eval,Human-Eval_Confidence,judgeConfidence,a,question\n"
+        "True,True,1,yes,why?\nFalse,True,0,no,how?\nTrue,False,1,yes,who?\n",
+    )
+    t = read_judge_table([f], Columns(human="Human-Eval", explicit=frozenset({"human"})))
+    assert t.judges == ("a",)
+    assert t.excluded_columns == ("Human-Eval_Confidence", "judgeConfidence")
+    assert t.skipped_columns == ("question",)
+    scores = write_csv(
+        tmp_path / "s.csv", "human,a,p_confidence,latency_ms\n1,0.9,0.3,120\n0,0.2,0.8,95\n"
+    )
+    assert read_judge_table([scores], Columns(threshold=0.5)).judges == ("a",)
+    told = Columns(
+        judges=("a", "judgeConfidence"), human="Human-Eval", explicit=frozenset({"human"})
+    )
+    assert read_judge_table([f], told).judges == ("a", "judgeConfidence")
+
+
+def test_fully_blank_rows_are_counted_as_blank_not_as_missing_verdicts(tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "w.csv", "id,human,a,b\nq1,yes,yes,no\n,,,\nq2,no,no,\n , ,,\n")
+    t = read_judge_table([f], Columns(item=("id",)))
+    assert t.items == ("q1", "q2")
+    assert t.blank_rows == 2
+    assert t.missing is not None and t.missing.tolist() == [0, 1]
+    numbered = read_judge_table([f])
+    assert numbered.items == ("1", "3")
+    bad = write_csv(tmp_path / "bad.csv", "human,a\nyes,yes\n,\nno,maybe\n")
+    with pytest.raises(InputError, match=r"bad.csv column a row 3: maybe is not a label"):
+        read_judge_table([bad], Columns(judges=("a",)))
+    long = write_csv(tmp_path / "l.csv", "item,judge,verdict,human\nx,j,1,1\n,,,\ny,j,0,0\n")
+    lt = read_judge_table([long], layout="long")
+    assert lt.items == ("x", "y") and lt.blank_rows == 1
+
+
+def test_group_column_is_read_per_item(tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "w.csv", "model,human,a\nm2,yes,yes\nm1,no,no\nm2,no,yes\n")
+    t = read_judge_table([f], Columns(group="model", explicit=frozenset({"group"})))
+    assert t.judges == ("a",)
+    assert t.groups == ("m1", "m2") and t.group_by == "model"
+    assert t.group is not None and t.group.tolist() == [1, 0, 1]
+
+
+def test_real_table_without_human_names_the_default_column_and_lists_the_rest(
+    triviaqa_path: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(InputError) as caught:
+        read_judge_table([triviaqa_path])
+    message = str(caught.value)
+    assert "no column 'human'" in message and "HumanJudgement looks like one" in message
+    assert "columns found: model, response, question, references, benchmark, Mistral-7B" in message

@@ -591,3 +591,18 @@ def test_external_id_errors(tmp_path: Path, ledger: Ledger) -> None:
     with pytest.raises(InputError, match=rf"{unknown}:1: .*nobody"):
         ingest(ledger, unknown)
     assert ledger.size == 1
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+@pytest.mark.parametrize("part", ["parents", "author", "generation", "tags", "producer"])
+def test_a_mapped_column_that_no_row_has_is_refused(
+    tmp_path: Path, ledger: Ledger, fmt: str, part: str
+) -> None:
+    suffix, write = WRITERS[fmt]
+    path = write(tmp_path / f"t{suffix}", [{"id": "a", "text": "x", "origin": "human", part: "y"}])
+    with pytest.raises(
+        InputError,
+        match=rf"column '{part}x' \(--field {part}={part}x\); columns found: .*\b{part},",
+    ):
+        ingest(ledger, path, fields_=FieldMap.parse(["id=id", f"{part}={part}x"]))
+    assert ledger.size == 0

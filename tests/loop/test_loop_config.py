@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tomli_w import dumps
 
 from keel.errors import ConfigError
-from keel.loop import load_config
+from keel.loop import LoopConfig, MixConfig, load_config
 from keel.loop.config import MAX_CONFIG_BYTES
-from keel.loop.demo import ARMS, arm_config
-from keel.loop.toml import dumps
+from keel.loop.demo import ARMS, arm_config, run_demo
+from keel.loop.run import config_json
+from keel.records import canonical
 from small_loop import small_loop, write_loop
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "loop.toml"
@@ -44,6 +46,14 @@ def test_relative_paths_are_taken_from_the_config_file(tmp_path: Path) -> None:
     assert cfg.human.corpus == str(tmp_path / "sub" / "h.txt")
 
 
+def test_a_config_built_in_python_takes_paths_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = LoopConfig(name="x", mix=MixConfig(gate="none", human="accumulated"))
+    assert cfg.ledger == tmp_path.resolve() / "keel.db"
+
+
 def _error(tmp_path: Path, **overrides: Any) -> str:
     path = write_loop(tmp_path, **overrides)
     with pytest.raises(ConfigError) as exc:
@@ -58,30 +68,46 @@ def _error(tmp_path: Path, **overrides: Any) -> str:
     [
         ({"generatons": 3}, "unknown key 'generatons' in the top level; known keys:"),
         ({"mix": {"alpah": 0.2}}, "unknown key 'alpah' in [mix]"),
-        ({"generations": "ten"}, "generations must be an integer, got 'ten'"),
-        ({"generations": 0}, "[loop] generations must be from 1 to 1,000, got 0"),
-        ({"generations": 1001}, "[loop] generations must be from 1 to 1,000, got 1001"),
+        ({"generations": "ten"}, "generations: must be an integer, got 'ten'"),
+        ({"generations": 0}, "generations: must be from 1 to 1,000, got 0"),
+        ({"generations": 1001}, "generations: must be from 1 to 1,000, got 1001"),
         ({"seed": -1}, "seed must be from 0 to 2**53 - 1, got -1"),
         ({"seed": 2**53}, "seed must be from 0 to 2**53 - 1"),
         (
             {"generator": {"max_tokens": 100_000_000}},
-            "[generator] max_tokens must be from 1 to 2,048",
+            "[generator] max_tokens: must be from 1 to 2,048, got 100000000",
         ),
-        ({"generator": {"samples": 100_001}}, "[generator] samples must be from 1 to 100,000"),
-        ({"generator": {"steps": 0}}, "[generator] steps must be from 1 to 1,000,000"),
-        ({"generator": {"concurrency": 0}}, "[generator] concurrency must be from 1 to 1,024"),
-        ({"judges": [{"kind": "likelihood", "order": 0}]}, "[[judges]] order must be ≥ 1"),
-        ({"experts": {"budget": 10**6}}, "[experts] budget must be from 0 to 100,000"),
-        ({"name": "x y" * 5000}, "the loop name 'x yx yx yx y...yx yx yx yx y' must be"),
-        ({"seed": [[[[[[[[0]]]]]]]]}, "seed must be an integer, got [[[[[[[...]]]]]]]"),
-        ({"mix": {"gate": "maybe"}}, "mix.gate must be one of 'corrected', 'judges', 'none'"),
+        ({"generator": {"samples": 100_001}}, "[generator] samples: must be from 1 to 100,000"),
+        ({"generator": {"steps": 0}}, "[generator] steps: must be from 1 to 1,000,000"),
+        ({"generator": {"concurrency": 0}}, "[generator] concurrency: must be from 1 to 1,024"),
+        (
+            {"judges": [{"kind": "likelihood", "order": 0}]},
+            "[[judges]] #1 order: must be ≥ 1, got 0",
+        ),
+        ({"experts": {"budget": 10**6}}, "[experts] budget: must be from 0 to 100,000"),
+        (
+            {"name": "x y" * 5000},
+            "name: must be non-empty letters, digits, '-', '_' or '.', got 'x yx yx yx y...yx yx",
+        ),
+        ({"seed": [[[[[[[[0]]]]]]]]}, "seed: must be an integer, got [[[[[[[...]]]]]]]"),
+        (
+            {"mix": {"gate": "maybe"}},
+            "[mix] gate: must be one of 'corrected', 'judges' or 'none', got 'maybe'",
+        ),
         ({"mix": {"alpha": 1.5}}, "alpha (the verified share) must be in [0, 1], got 1.5"),
-        ({"mix": {"lineage": "yes"}}, "mix.lineage must be true or false"),
-        ({"generator": {"temperature": 0}}, "[generator] temperature must be > 0"),
-        ({"judges": {"kind": "likelihood"}}, "judges must be an array of tables ([[judges]])"),
-        ({"judges": [{"alpha": 0.1}]}, "[judges] needs the key 'kind'"),
+        ({"mix": {"lineage": "yes"}}, "[mix] lineage: must be true or false, got 'yes'"),
+        ({"generator": {"temperature": 0}}, "[generator] temperature: must be > 0, got 0"),
+        ({"judges": {"kind": "likelihood"}}, "judges: must be an array of tables ([[judges]])"),
+        ({"judges": [{"alpha": 0.1}]}, "missing key 'kind' in [[judges]] #1"),
+        (
+            {"judges": [{"kind": "likelihood"}, {"kind": "repetition", "alpha": 1}]},
+            "[[judges]] #2 alpha: must be in (0, 1), got 1",
+        ),
+        ({"experts": {"random_share": 0}}, "[experts] random_share: must be in (0, 1], got 0"),
+        ({"mix": {"alpha": "0.2"}}, "[mix] alpha: must be a number, got '0.2'"),
+        ({"generator": 3}, "generator: must be a table, got 3"),
         ({"judges": [{"kind": "llm"}]}, "an llm judge needs base_url, model and rubric"),
-        ({"name": "two words"}, "the loop name 'two words' must be"),
+        ({"name": "two words"}, "name: must be non-empty letters, digits, '-', '_' or '.', got"),
         (
             {"generator": {"kind": "served", "base_url": "http://x/v1", "model": "m"}},
             "kind = 'served' needs base_url, model and train_command",
@@ -111,12 +137,13 @@ LLM_JUDGE = {"kind": "llm", "base_url": "http://127.0.0.1:8000/v1", "model": "m"
 
 def test_served_models_keep_their_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
-    assert "[generator] $OPENAI_API_KEY is set and http://10.0.0.5:8000/v1 is plain http" in (
+    assert "[generator]: $OPENAI_API_KEY is set and http://10.0.0.5:8000/v1 is plain http" in (
         _error(tmp_path, generator=SERVED)
     )
     judge = {**LLM_JUDGE, "api_key_env": "AWS_SECRET_ACCESS_KEY"}
-    assert "[[judges]] keel reads an API key only from a variable whose name ends in _API_KEY" in (
-        _error(tmp_path, judges=[judge])
+    assert (
+        "[[judges]] #1: keel reads an API key only from a variable whose name ends in _API_KEY"
+        in _error(tmp_path, judges=[judge])
     )
     path = write_loop(tmp_path, generator={**SERVED, "allow_insecure": True}, judges=[LLM_JUDGE])
     cfg = load_config(path)
@@ -130,13 +157,13 @@ MINIMAL = 'name = "x"\n{}[mix]\ngate = "none"\nhuman = "accumulated"\n'
 @pytest.mark.parametrize(
     ("lines", "expected"),
     [
-        ("generator = { temperature = nan }\n", "generator.temperature must be a finite number"),
-        ("experts = { error_rate = -inf }\n", "experts.error_rate must be a finite number"),
+        ("generator = { temperature = nan }\n", "[generator] temperature: must be a finite number"),
+        ("experts = { error_rate = -inf }\n", "[experts] error_rate: must be a finite number"),
         ("seed = " + "[" * 2000 + "]" * 2000 + "\n", "nest deeper than 16 levels"),
         ("seed = " + "[" * 17 + "]" * 17 + "\n", "'seed': tables and arrays nest deeper than 16"),
         ("seed = 0x" + "f" * 4000 + "\n", "'seed' holds an integer beyond 64 bits"),
         ("seed = " + "9" * 5000 + "\n", "an integer beyond 64 bits (TOML's limit)"),
-        ('ledger = "a\\u0000b"\n', "ledger = 'a\\x00b': not a usable path"),
+        ('ledger = "a\\u0000b"\n', "ledger: 'a\\x00b' is not a usable path"),
     ],
 )
 def test_values_past_the_limits_are_refused(tmp_path: Path, lines: str, expected: str) -> None:
@@ -169,3 +196,50 @@ def test_not_toml_and_missing_files(tmp_path: Path) -> None:
 def test_the_small_test_loop_round_trips_through_toml() -> None:
     table = small_loop()
     assert tomllib.loads(dumps(table)) == table
+
+
+def test_several_errors_are_one_line_naming_the_first(tmp_path: Path) -> None:
+    message = _error(tmp_path, mix={"size": "big", "sise": 10, "gate": "none"})
+    assert message.endswith("[mix] size: must be an integer, got 'big' (and 1 more)")
+    assert "\n" not in message
+
+
+STORED = (
+    '{"experts":{"budget":60,"error_rate":0.05,"panel":"simulated","random_share":0.5},'
+    '"generator":{"allow_insecure":false,"api_key_env":"OPENAI_API_KEY","base_url":"",'
+    '"concurrency":16,"kind":"ngram","max_tokens":30,"model":"","order":3,"prompt_tokens":2,'
+    '"samples":300,"steps":300,"temperature":1,"train_command":""},'
+    '"human":{"corpus":"fortunes","fresh":40,"initial":200,"reference":300},'
+    '"judges":[{"allow_insecure":false,"alpha":0.1,"api_key_env":"OPENAI_API_KEY",'
+    '"base_url":"","concurrency":16,"id":"","kind":"likelihood","model":"","order":3,'
+    '"rubric":""},{"allow_insecure":false,"alpha":0.1,"api_key_env":"OPENAI_API_KEY",'
+    '"base_url":"","concurrency":16,"id":"","kind":"repetition","model":"","order":3,'
+    '"rubric":""}],"ledger":"LEDGER","mix":{"alpha":0.2,"confidence":0.95,"dedup":true,'
+    '"gate":"corrected","human":"fresh","lineage":true,"size":200,"tails":true,'
+    '"target_precision":0.6},"name":"small","origin":"","seed":3}'
+)
+"""The small loop's settings as a ledger stores them (written by keel before its configs were
+pydantic models): a ledger made by an earlier keel must still resume."""
+
+
+def test_the_stored_config_keeps_its_bytes(tmp_path: Path) -> None:
+    cfg = load_config(write_loop(tmp_path))
+    expected = STORED.replace("LEDGER", str(tmp_path.resolve() / "keel.db"))
+    assert canonical(config_json(cfg)).decode() == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"jobs": 0}, "keel demo: jobs: must be ≥ 1, got 0"),
+        ({"generations": 0}, "keel demo: generations: must be from 1 to 1,000, got 0"),
+        ({"seed": -1}, "keel demo: seed: must be from 0 to 9,007,199,254,740,991, got -1"),
+    ],
+)
+def test_demo_options_are_checked_before_anything_is_written(
+    tmp_path: Path, options: dict[str, int], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as exc:
+        run_demo(tmp_path / "demo", **options)
+    assert str(exc.value) == expected
+    assert not (tmp_path / "demo").exists()

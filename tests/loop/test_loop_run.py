@@ -4,6 +4,7 @@ any step gives exactly the ledger of an uninterrupted run (same entries, same tr
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from keel.loop import LoopResult, Step, load_config, run_loop
 from keel.mix import read_mix
 from keel.models import NGramModel
 from keel.records import Mix, Run, text_record
+from keel_cli import Cli
 from openai_server import judge_by_keyword, serve
 from small_loop import write_loop
 
@@ -76,6 +78,19 @@ def test_every_step_is_logged_with_its_lineage(reference: tuple[LoopResult, Path
     assert [g.generation for g in result.generations] == [0, 1, 2]
     assert all(g.mix_counts["members_verified"] >= 40 for g in result.generations)
     assert result.watch.generations[0].ratios["tail"] > 0.9  # generation 0 is human text
+
+
+def test_keel_watch_on_the_ledger_is_the_loops_own_watch(
+    reference: tuple[LoopResult, Path], cli: Cli
+) -> None:
+    """`keel watch --ledger` reads the generations, the held-out reference and the metric
+    settings the loop used: the same figures and verdicts, generation by generation."""
+    result, db = reference
+    doc = cli.json("watch", "--ledger", db=db)
+    assert doc["generations"] == json.loads(
+        json.dumps([g.watch.to_json() for g in result.generations])
+    )
+    assert [g["alpha"] for g in doc["generations"]] == [1.0, 0.0, 0.0]  # no fresh human texts
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +26,7 @@ from keel.report import (
     table,
     write_page,
 )
-from keel.report.charts import nice_ticks
+from keel.report.charts import nice_ticks, text_width
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -145,7 +146,7 @@ def test_page_is_a_balanced_self_contained_document(tmp_path: Path) -> None:
 
 
 def test_write_page_to_an_unwritable_path_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot write the report"):
+    with pytest.raises(InputError, match="is a folder: give a file name"):
         write_page(tmp_path, "Report", [])
 
 
@@ -160,3 +161,76 @@ def test_nice_ticks_are_sorted_round_and_inside_the_range(lo: float, width: floa
     assert 1 <= len(ticks) <= 11
     step = width  # ticks sit inside [lo, hi] up to rounding
     assert all(lo - step * 1e-6 <= t <= hi + step * 1e-6 for t in ticks)
+
+
+def test_numbers_align_right_text_left_and_intervals_sit_under_their_value() -> None:
+    html = table(
+        ["judge", "n", "accuracy", "note"],
+        [["a", 10, "0.912 [0.90, 0.92]", "5 of them"], ["b", None, "-", "fine"]],
+    )
+    heads = re.findall(r"<th( class=\"num\")?>", html)
+    assert heads == ["", ' class="num"', ' class="num"', ""]
+    assert '<td class="num">0.912<span class="ci">[0.90, 0.92]</span></td>' in html
+    assert "<td>5 of them</td>" in html
+
+
+def texts_of(svg: str) -> list[str]:
+    return [t.text or "" for t in parse(svg).iter(f"{SVG}text")]
+
+
+def test_values_over_orders_of_magnitude_get_a_log_axis() -> None:
+    support = Series("support", [0, 1, 2, 3], [1000.0, 120.0, 60.0, 36.0])
+    assert {"10", "100", "1,000", "20", "50"} <= set(texts_of(line_chart([support], title="s")))
+    linear = texts_of(line_chart([support], title="s", log_y=False))
+    assert "10" not in linear and "1,000" in linear
+    narrow = Series("ratio", [0, 1], [0.5, 1.0])
+    assert "0.6" in texts_of(line_chart([narrow], title="r"))
+    bounded = Series("share", [0, 1], [0.01, 0.9])
+    assert "0.2" in texts_of(line_chart([bounded], title="b", y_range=(0.0, 1.0)))
+
+
+def test_tick_labels_are_short_and_generations_whole() -> None:
+    tiny = Series("w", [0, 1, 2], [1e-5, 1e-3, 1e-1])
+    assert {"1e-5", "1e-4", "0.001", "0.01", "0.1"} <= set(texts_of(line_chart([tiny], title="t")))
+    big = Series("n", [1, 2], [10_000.0, 12_000.0])
+    labels = texts_of(line_chart([big], title="n"))
+    assert "10,000" in labels and "1.5" not in labels and {"1", "2"} <= set(labels)
+
+
+def label_boxes(svg: str) -> list[tuple[float, float, float, float]]:
+    """Estimated boxes of the point labels of a scatter chart (left-anchored texts)."""
+    root = parse(svg)
+    boxes = []
+    for t in root.iter(f"{SVG}text"):
+        if "text-anchor" not in t.attrib and "class" not in t.attrib:
+            x, y = float(t.attrib["x"]), float(t.attrib["y"]) - 11
+            boxes.append((x, y, x + text_width(t.text or ""), y + 14))
+    return boxes
+
+
+@given(st.lists(st.tuples(st.floats(0.85, 1.0), st.floats(0.6, 0.9)), min_size=2, max_size=12))
+def test_crowded_scatter_labels_stay_apart_and_inside(points: list[tuple[float, float]]) -> None:
+    names = ["Mistral-7B", "Llama-7B", "Llama-13B", "Llama3-8B", "Gemma-2B", "Llama-70B", "EM",
+             "Llama3-70B", "GPT-4", "JudgeLM", "Contains", "exact-match"]  # fmt: skip
+    svg = scatter_chart(
+        [Point(n, x, y) for n, (x, y) in zip(names, points, strict=False)],
+        title="bias",
+        x_range=(0, 1),
+        y_range=(0, 1),
+    )
+    width = float(parse(svg).attrib["width"])
+    boxes = label_boxes(svg)
+    assert len(boxes) == len(points)
+    assert all(b[0] >= 0 and b[2] <= width for b in boxes)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = a[2] <= b[0] + 0.5 or b[2] <= a[0] + 0.5 or a[3] <= b[1] + 0.5
+            assert apart or b[3] <= a[1] + 0.5, (a, b)
+
+
+def test_heatmap_slants_column_labels_only_when_they_do_not_fit() -> None:
+    short = heatmap([[1.0, 2.0]], rows=["r"], cols=["judge: accept", "judge: reject"], title="c")
+    assert "rotate" not in short
+    names = [f"llama2-{k}b-chat" for k in range(10)]
+    wide = heatmap([[1.0] * 10], rows=["r"], cols=names, title="w")
+    assert wide.count("rotate(-45") == 10

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from keel._files import write_file
+from keel._files import check_output, write_file
 from keel.errors import InputError
 from keel.ledger import Ledger, ledger_files
 
@@ -96,6 +96,21 @@ def utf8(param: typer.CallbackParam, value: str | None) -> str | None:
 def emit_json(value: object) -> None:
     """Print a JSON document on stdout (for pipelines)."""
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def refreshed_output(value: Path | None) -> Path | None:
+    """An option callback for outputs that are replaced when they exist (report pages): a bad
+    path is refused before the command does its work (`keel._files.check_output`)."""
+    if value is not None:
+        check_output(value, force=True)
+    return value
+
+
+def check_out(ctx: typer.Context, path: Path | None, *, force: bool) -> None:
+    """Refuse a bad output path before the command does its work (see `write_bytes`)."""
+    if path is not None:
+        s = settings(ctx)
+        check_output(path, force=force, protect=ledger_files(s.db, s.key_file))
 
 
 def write_bytes(ctx: typer.Context, data: bytes, path: Path | None, *, force: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal, cast
 
@@ -10,12 +11,22 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from keel.cli._common import bounded, emit_json, err, fit_table, open_ledger, out, progress
-from keel.collapse import MetricsConfig, Simulation, SimulationResult, embedder, simulate
+from keel._files import output_folder
+from keel.cli._common import (
+    bounded,
+    emit_json,
+    err,
+    fit_table,
+    open_ledger,
+    out,
+    progress,
+    refreshed_output,
+)
+from keel.collapse import Simulation, SimulationResult, embedder, simulate
 from keel.collapse.report import write_simulation_report, write_watch_report
 from keel.collapse.simulate import LOOPS, MODELS, Loop, Model, Refit
 from keel.collapse.watch import (
-    Generation,
+    WATCH_METRICS,
     Thresholds,
     WatchReport,
     read_generations,
@@ -23,14 +34,17 @@ from keel.collapse.watch import (
     watch,
 )
 from keel.errors import InputError
-from keel.experts import Snapshot, texts
+from keel.loop.run import watch_ledger
 from keel.mix import MAX_SEED
 from keel.text import load_fortunes
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
 DEFAULTS = Thresholds()
 HtmlPath = Annotated[
-    Path | None, typer.Option("--html", help="Write an HTML report with a plot per metric.")
+    Path | None,
+    typer.Option(
+        "--html", help="Write an HTML report with a plot per metric.", callback=refreshed_output
+    ),
 ]
 
 
@@ -43,29 +57,6 @@ def _reference(ref: str) -> list[str]:
     return list(read_texts(path).texts)
 
 
-def _ledger_generations(ctx: typer.Context) -> list[Generation]:
-    """Records grouped by their `generation` field, with their origins (a full log scan)."""
-    by_generation: dict[int, list[str]] = {}
-    origins: dict[int, list[str | None]] = {}
-    with open_ledger(ctx) as led:
-        items = [
-            j
-            for j in Snapshot.load(led).records
-            if j.record.generation is not None and j.record.payload.type == "text"
-        ]
-        for j, text in zip(items, texts(led, items), strict=True):
-            g = j.record.generation
-            if text is not None and g is not None:
-                by_generation.setdefault(g, []).append(text)
-                origins.setdefault(g, []).append(j.record.origin)
-    if not by_generation:
-        raise InputError("the ledger holds no text records with a generation number")
-    return [
-        Generation(f"generation {g}", tuple(by_generation[g]), tuple(origins[g]))
-        for g in sorted(by_generation)
-    ]
-
-
 def watch_command(
     ctx: typer.Context,
     paths: Annotated[
@@ -76,8 +67,12 @@ def watch_command(
         ),
     ] = None,
     reference: Annotated[
-        str, typer.Option(help="The human reference: a file, a folder, or 'fortunes'.")
-    ] = "fortunes",
+        str | None,
+        typer.Option(
+            help="The human reference: a file, a folder, or 'fortunes' [default: for a loop's "
+            "ledger the loop's held-out reference, else fortunes]."
+        ),
+    ] = None,
     from_ledger: Annotated[
         bool, typer.Option("--ledger", help="Read generations from the ledger (--db) instead.")
     ] = False,
@@ -101,10 +96,10 @@ def watch_command(
     ] = DEFAULTS.distinct_ratio,
     tail_quantile: Annotated[
         float, typer.Option(help="Tail: eligible types with count ≤ this quantile.")
-    ] = 0.5,
+    ] = WATCH_METRICS.tail_quantile,
     tail_min_count: Annotated[
         float, typer.Option(help="Eligible: expected ≥ this often in a same-size human sample.")
-    ] = 3.0,
+    ] = WATCH_METRICS.tail_min_count,
     embedding: Annotated[
         str, typer.Option(help="hashing (default) or minilm ([embed]).")
     ] = "hashing",
@@ -126,21 +121,35 @@ def watch_command(
         raise InputError(f"--fail-on takes early or late, got {fail_on!r}")
     if from_ledger == bool(paths):
         raise InputError("give generation files or folders, or --ledger, not both or neither")
-    gens = _ledger_generations(ctx) if from_ledger else read_generations(paths or [])
-    report = watch(
-        gens,
-        _reference(reference),
-        thresholds=Thresholds(
-            tail_ratio=tail_ratio,
-            tail_floor=tail_floor,
-            trend_z=trend_z,
-            precision_ratio=precision_ratio,
-            entropy_ratio=entropy_ratio,
-            distinct_ratio=distinct_ratio,
-        ),
-        config=MetricsConfig(tail_quantile=tail_quantile, tail_min_count=tail_min_count, seed=seed),
-        embedder=embedder(embedding),
+    thresholds = Thresholds(
+        tail_ratio=tail_ratio,
+        tail_floor=tail_floor,
+        trend_z=trend_z,
+        precision_ratio=precision_ratio,
+        entropy_ratio=entropy_ratio,
+        distinct_ratio=distinct_ratio,
     )
+    config = replace(
+        WATCH_METRICS, tail_quantile=tail_quantile, tail_min_count=tail_min_count, seed=seed
+    )
+    human = None if reference is None else _reference(reference)
+    if from_ledger:
+        with open_ledger(ctx) as led:
+            report = watch_ledger(
+                led,
+                reference=human,
+                thresholds=thresholds,
+                config=config,
+                embedder=embedder(embedding),
+            )
+    else:
+        report = watch(
+            read_generations(paths or []),
+            load_fortunes() if human is None else human,
+            thresholds=thresholds,
+            config=config,
+            embedder=embedder(embedding),
+        )
     if html is not None:
         write_watch_report(report, html)
     if as_json:
@@ -253,6 +262,8 @@ def simulate_command(
     )
     if write_texts is not None and cfg.model != "ngram":
         raise InputError("--write-texts needs --model ngram")
+    if write_texts is not None:
+        output_folder(write_texts)
     with progress("simulate", cfg.generations) as update:
         result = simulate(cfg, lambda done, total: update(done), keep_texts=write_texts is not None)
     if write_texts is not None:
@@ -293,7 +304,6 @@ def _simulation_table(result: SimulationResult) -> Table:
 
 def _write_generations(folder: Path, texts: tuple[tuple[str, ...], ...]) -> None:
     """gen-0.txt (the human sample), gen-1.txt, ...: one text a line, ready for `keel watch`."""
-    folder.mkdir(parents=True, exist_ok=True)
     width = len(str(len(texts) - 1))
     for g, gen in enumerate(texts):
         (folder / f"gen-{g:0{width}d}.txt").write_text("".join(t + "\n" for t in gen))

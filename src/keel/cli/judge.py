@@ -21,6 +21,7 @@ from keel.cli._common import (
     open_ledger,
     out,
     progress,
+    refreshed_output,
     settings,
 )
 from keel.errors import InputError
@@ -49,7 +50,8 @@ from keel.judges import (
     write_audit_report,
     write_pairwise_report,
 )
-from keel.judges.report import fmt
+from keel.judges.audit import GROUP_FIGURES
+from keel.judges.report import GROUP_COLUMNS, GROUP_LABELS, fmt
 from keel.ledger import Ledger
 from keel.mix import MAX_SEED
 from keel.models import DEFAULT_KEY_ENV, ServedModel
@@ -69,7 +71,11 @@ Item = Annotated[
 Human = Annotated[str | None, typer.Option(help="Human label column (default: human).")]
 JudgeCols = Annotated[
     list[str] | None,
-    typer.Option("--judge", help="Wide: a judge column, repeatable (default: every label column)."),
+    typer.Option(
+        "--judge",
+        help="Wide: a judge column, repeatable (default: every label column whose name marks no "
+        "human or metadata data, such as a confidence).",
+    ),
 ]
 Threshold = Annotated[
     float | None, typer.Option(help="Scores >= this are accepts (not NaN).", callback=bounded())
@@ -154,6 +160,13 @@ def audit_command(
         str | None,
         typer.Option(help="The model that produced the item (default: subject)."),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            help="κ, π and accuracy per group, e.g. the exam-taker model, and their mean over "
+            "the groups beside the pooled figure (default: group)."
+        ),
+    ] = None,
     first: Annotated[str | None, _pair_option("first", "Candidate in the first slot")] = None,
     second: Annotated[str | None, _pair_option("second", "Candidate in the second slot")] = None,
     decision: Annotated[
@@ -191,7 +204,9 @@ def audit_command(
     intervals: Annotated[
         bool, typer.Option("--intervals", help="Show ± half the 95% interval under each value.")
     ] = False,
-    html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the HTML report here.", callback=refreshed_output)
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Each judge's personality against the human labels, with 95% intervals."""
@@ -230,6 +245,7 @@ def audit_command(
         "human_score": human_score,
         "category": category,
         "subject": subject,
+        "group": group,
     }
     cols = _columns(item, judge, roles, threshold, human_threshold)
     lay: Layout = "wide" if layout == "wide" else "long"
@@ -292,6 +308,7 @@ def _print_audit(a: Audit, intervals: bool) -> None:
             escape(p.personality),
         )
     out.print(agreement)
+    _print_groups(a, intervals)
     panel = a.panel
     out.print(
         f"Krippendorff's alpha (judges + humans) {fmt(panel['alpha'])}; mean error correlation "
@@ -303,6 +320,33 @@ def _print_audit(a: Audit, intervals: bool) -> None:
         out.print(escape(p.summary))
     for note in a.notes:
         err.print(escape(note))
+
+
+def _print_groups(a: Audit, intervals: bool) -> None:
+    """Pooled κ, π and accuracy beside their unweighted mean over the groups, then each of
+    them per group."""
+    shown = [p for p in a.profiles if p.groups]
+    if not shown:
+        return
+    names = [p.judge for p in shown]
+    groups = [g.name for g in shown[0].groups]
+    by = a.group_by or "group"
+    title = f"Agreement pooled vs mean over the {len(groups)} groups of {by}"
+    pooled = _table(escape(title), names, [label for _, label in GROUP_COLUMNS])
+    for p in shown:
+        cells = (_cell(p.figures.get(key), intervals) for key, _ in GROUP_COLUMNS)
+        pooled.add_row(escape(p.judge), *cells)
+    out.print(pooled)
+    per = _table(escape(f"Agreement per {by}"), names, ())
+    per.add_column(escape(by), no_wrap=True, min_width=max(map(len, groups)))
+    for name in ("n", *(GROUP_LABELS[k] for k in GROUP_FIGURES)):
+        per.add_column(name, justify="right", min_width=len(name))
+    for p in shown:
+        for k, g in enumerate(p.groups):
+            cells = (_cell(getattr(g, f), intervals) for f in GROUP_FIGURES)
+            per.add_row(escape(p.judge), escape(g.name), str(g.n), *cells,
+                        end_section=k == len(p.groups) - 1)  # fmt: skip
+    out.print(per)
 
 
 def _print_pairs(a: Audit) -> None:

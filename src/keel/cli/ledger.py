@@ -13,8 +13,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from keel._files import sha256_file
 from keel.cli._common import (
     bounded,
+    check_out,
     emit_json,
     err,
     open_ledger,
@@ -105,6 +107,7 @@ def checkpoint(
     as_json: JsonFlag = False,
 ) -> None:
     """Sign a checkpoint (c2sp.org/tlog-checkpoint) of the log now and print it."""
+    check_out(ctx, output, force=True)
     with open_ledger(ctx) as led:
         note = led.checkpoint()
         cp = led.latest_checkpoint()
@@ -131,6 +134,7 @@ def prove(
     force: ForceFlag = False,
 ) -> None:
     """Write a receipt (c2sp.org/tlog-proof@v1) proving an entry is in the signed log."""
+    check_out(ctx, output, force=force)
     with open_ledger(ctx) as led:
         bundle = led.prove(ref)
     write_bytes(ctx, bundle.format(), output, force=force)
@@ -150,6 +154,7 @@ def entry(
     as_json: JsonFlag = False,
 ) -> None:
     """Show an entry: its id, index and logged content."""
+    check_out(ctx, output, force=force)
     with open_ledger(ctx, readonly=True) as led:
         loc = led.locate(ref)
     if raw:
@@ -172,6 +177,7 @@ def payload(
     force: ForceFlag = False,
 ) -> None:
     """Print the payload bytes an entry commits to (text, JSON or a mix's member list)."""
+    check_out(ctx, output, force=force)
     with open_ledger(ctx, readonly=True) as led, led.snapshot():
         digest = _payload_digest(led, ref)
         data = led.payload(digest)
@@ -621,13 +627,7 @@ def add_run(
 ) -> None:
     """Log a training run tied to the exact mix it saw."""
     cfg = _json_object(config, "--config")
-    digest = None
-    if artifact is not None:
-        h = hashlib.sha256()
-        with artifact.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        digest = h.hexdigest()
+    digest = None if artifact is None else sha256_file(artifact)
     with open_ledger(ctx) as led:
         target = led.locate(mix_ref)
         if not isinstance(target.entry, MixEntry):

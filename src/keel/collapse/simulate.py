@@ -18,7 +18,7 @@ typical (highest model density). Every model is vectorised over repetitions.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Literal, TypeVar
 
@@ -689,30 +689,39 @@ def simulate_ngram(
     kept: list[list[str]] = []
     total = cfg.repetitions * cfg.generations
     for r in range(cfg.repetitions):
-
-        def draw_human(count: int) -> list[list[str]]:
-            return [pool[i] for i in rng.choice(len(pool), count, replace=False)]
-
-        gen_texts = draw_human(cfg.samples)
-        train: list[list[str]] | None = None
-        real: list[list[str]] | None = None
-        for g, fresh in enumerate(cfg.fresh_counts(), start=0):
+        for g, gen_texts in enumerate(ngram_generations(cfg, pool, rng)):
+            if g:
+                tick(r * cfg.generations + g, total)
             _record_texts(out, r, g, gen_texts, reference)
             if keep_texts and r == 0:
                 kept.append([detokenize(t) for t in gen_texts])
-            human_part = draw_human(int(fresh)) if g > 0 else gen_texts
-            synth = gen_texts if g > 0 else None
-            new = human_part if synth is None else human_part + synth[: cfg.samples - int(fresh)]
-            if g == 0:
-                real = new
-            train = _next_training(cfg.loop, train, new, real, synth, _join)
-            model = NGramModel.train(train, order=cfg.order)
-            gen_texts = _ngram_samples(model, cfg, rng)
-            tick(r * cfg.generations + g + 1, total)
-        _record_texts(out, r, cfg.generations, gen_texts, reference)
-        if keep_texts and r == 0:
-            kept.append([detokenize(t) for t in gen_texts])
     return out, kept
+
+
+def ngram_generations(
+    cfg: Simulation, pool: Sequence[list[str]], rng: np.random.Generator
+) -> Iterator[list[list[str]]]:
+    """One run of the n-gram loop: generation 0 (`samples` human texts drawn from `pool`, as
+    token lists), then the samples of each model n = 1 … `generations`, the loop building
+    model n's training set from generation n - 1 (and fresh texts of `pool`)."""
+
+    def draw_human(count: int) -> list[list[str]]:
+        return [pool[i] for i in rng.choice(len(pool), count, replace=False)]
+
+    gen_texts = draw_human(cfg.samples)
+    train: list[list[str]] | None = None
+    real: list[list[str]] | None = None
+    for g, fresh in enumerate(cfg.fresh_counts(), start=0):
+        yield gen_texts
+        human_part = draw_human(int(fresh)) if g > 0 else gen_texts
+        synth = gen_texts if g > 0 else None
+        new = human_part if synth is None else human_part + synth[: cfg.samples - int(fresh)]
+        if g == 0:
+            real = new
+        train = _next_training(cfg.loop, train, new, real, synth, _join)
+        model = NGramModel.train(train, order=cfg.order)
+        gen_texts = _ngram_samples(model, cfg, rng)
+    yield gen_texts
 
 
 def _join(a: list[list[str]], b: list[list[str]]) -> list[list[str]]:

@@ -39,6 +39,9 @@ from keel.errors import ConfigError, InputError
 Verdict = Literal["healthy", "early-collapse", "late-collapse"]
 VERDICTS: tuple[Verdict, ...] = ("healthy", "early-collapse", "late-collapse")
 HUMAN_ORIGINS = frozenset({"human", "expert"})
+WATCH_METRICS = MetricsConfig(bleu_sample=300, embed_sample=500)
+"""The watch's metric settings, the same for the loop, the demo and `keel watch`: self-BLEU on
+300 sampled texts, Vendi and k-NN on 500 (the verdict's tail, entropy and distinct-2 are exact)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +229,7 @@ class Watcher:
             raise InputError(
                 f"the reference has {len(reference)} texts; the watch needs at least 20"
             )
-        cfg = config or MetricsConfig()
+        cfg = config or WATCH_METRICS
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(len(reference))
         half = len(reference) // 2

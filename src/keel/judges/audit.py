@@ -15,6 +15,16 @@ models the judges score. Across judges: Krippendorff's alpha of all judges and h
 error correlation and the effective number of independent judges, McNemar tests with Holm's
 correction. Proportions without repeats get Wilson intervals, everything else an item-clustered
 percentile bootstrap (`stats.bootstrap`).
+
+Per group (`JudgeTable.group`, e.g. the exam-taker model whose answers are judged): accuracy
+(percent agreement), κ and π within each group g, and their unweighted mean over the G groups
+where each is defined, mean κ = (1/G)·Σ_g κ_g, beside the pooled figure. Thakur et al. 2024
+("Judging the Judges", arXiv 2406.12624) measure alignment per exam-taker model and report the
+mean. Pooling inflates agreement when base rates differ by group: chance agreement
+p_e = p_j·p_h + (1-p_j)(1-p_h) then comes from the pooled acceptance rates, and as p² + (1-p)²
+is convex, mixing groups lowers it below the groups' own (Jensen), crediting a judge for telling
+the groups apart. One that accepts every answer of a strong model (humans accept 90%) and
+rejects every answer of a weak one (10%) has κ_g = 0 in each, yet a pooled κ of 0.8.
 """
 
 from __future__ import annotations
@@ -79,6 +89,8 @@ FIGURES = (
     "scott_pi",
     "gwet_ac1",
 )
+GROUP_FIGURES = ("accuracy", "kappa", "scott_pi")
+"""Figures computed within each group and averaged over the groups (module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,17 @@ class CategoryFigures:
     accuracy: Estimate
     confirmation: Estimate
     detection: Estimate
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFigures:
+    """A judge's agreement with the humans on the items of one group."""
+
+    name: str
+    n: int
+    accuracy: Estimate
+    kappa: Estimate
+    scott_pi: Estimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +141,7 @@ class JudgeProfile:
     categories: tuple[CategoryFigures, ...] = ()
     calibration: tuple[CalibrationBin, ...] = ()
     run_accuracy: tuple[float, ...] = ()
+    groups: tuple[GroupFigures, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +187,8 @@ class Audit:
     comparisons: tuple[Comparison, ...]
     penalty_category: str | None = None
     notes: tuple[str, ...] = field(default=())
+    blank_rows: int = 0
+    group_by: str | None = None
 
     def profile(self, judge: str) -> JudgeProfile:
         for p in self.profiles:
@@ -176,6 +202,8 @@ class Audit:
             "source": self.source,
             "n_items": self.n_items,
             "n_runs": self.n_runs,
+            "blank_rows": self.blank_rows,
+            "group_by": self.group_by,
             "bootstrap": {"resamples": self.n_resamples, "seed": self.seed, "level": 0.95},
             "penalty_category": self.penalty_category,
             "panel": {k: v.to_json() for k, v in self.panel.items()},
@@ -217,6 +245,10 @@ def _profile_json(p: JudgeProfile) -> dict[str, object]:
             for b in p.calibration
         ],
         "run_accuracy": [num(x) for x in p.run_accuracy],
+        "groups": [
+            {"name": g.name, "n": g.n, **{k: getattr(g, k).to_json() for k in GROUP_FIGURES}}
+            for g in p.groups
+        ],
     }
 
 
@@ -240,8 +272,9 @@ def _cells(human: Floats, verdicts: Floats) -> Floats:
     return np.stack([(a & h).sum(1) for a, h in pairs], axis=-1).astype(np.float64)
 
 
-def _judge_features(n_categories: int, penalty: int | None) -> Features:
-    """One judge: confusion cells, per category, and per run (flip rate, run accuracy)."""
+def _judge_features(n_categories: int, penalty: int | None, n_groups: int) -> Features:
+    """One judge: confusion cells, per category, per group, and per run (flip rate, run
+    accuracy)."""
 
     def features(x: Inputs) -> dict[str, Floats]:
         h, v = x["human"], x["verdicts"]
@@ -250,6 +283,8 @@ def _judge_features(n_categories: int, penalty: int | None) -> Features:
             c = x["category"]
             member = _onehot(c, n_categories) if n_categories > 1 else (c == penalty)[:, None]
             f["cat"] = f["cells"][:, None, :] * member[:, :, None]
+        if "group" in x:
+            f["grp"] = f["cells"][:, None, :] * _onehot(x["group"], n_groups)[:, :, None]
         if v.shape[1] > 1:
             seen = ~np.isnan(v)
             m = seen.sum(1)
@@ -352,6 +387,12 @@ def _judge_statistic(penalty: int | None) -> Statistic:
                 k = penalty if c.shape[-2] > 1 else 0
                 out["penalty_frr"] = safe_div(cfn[..., k], ctp[..., k] + cfn[..., k])
                 out["frr"] = safe_div(fn, tp + fn)
+        if "grp" in s:
+            g = s["grp"]
+            within = _rates(*(g[..., k] for k in range(4)))
+            for name in GROUP_FIGURES:
+                out[f"group_{name}"] = within[name]
+                out[f"group_mean_{name}"] = _nanmean(within[name])
         if "flip" in s:
             out["flip_rate"] = safe_div(s["flip"], s["flip_n"])
             run_acc = safe_div(s["run"][..., 0], s["run"][..., 1])
@@ -384,11 +425,15 @@ def _error_statistic(s: Sums) -> dict[str, Floats]:
     return {"error_correlation": rho, "effective_judges": n_eff}
 
 
-def _nanstd(x: Floats) -> Floats:
+def _nanmean(x: Floats) -> Floats:
+    """Mean over the last axis of the defined entries (NaN where none is)."""
     ok = ~np.isnan(x)
-    n = ok.sum(axis=-1).astype(np.float64)
-    mean = safe_div(np.where(ok, x, 0).sum(axis=-1), n)
-    return np.sqrt(safe_div((np.where(ok, x - mean[..., None], 0) ** 2).sum(axis=-1), n))
+    return safe_div(np.where(ok, x, 0).sum(axis=-1), ok.sum(axis=-1).astype(np.float64))
+
+
+def _nanstd(x: Floats) -> Floats:
+    """Population SD over the last axis of the defined entries."""
+    return np.sqrt(_nanmean((x - _nanmean(x)[..., None]) ** 2))
 
 
 def _rates(tp: Floats, fp: Floats, fn: Floats, tn: Floats) -> dict[str, Floats]:
@@ -535,6 +580,15 @@ def audit(
     notes = []
     if table.skipped_columns:
         notes.append("columns read as non-judges: " + ", ".join(table.skipped_columns))
+    if table.excluded_columns:
+        notes.append(
+            "columns left out by their names (human-side or metadata; --judge NAME reads one "
+            "as a judge): " + ", ".join(table.excluded_columns)
+        )
+    if table.blank_rows:
+        notes.append(
+            f"{table.blank_rows} fully blank row(s) skipped: no items, not missing verdicts"
+        )
     return Audit(
         source=table.source,
         n_items=len(table.items),
@@ -546,6 +600,8 @@ def audit(
         comparisons=compare_judges(table),
         penalty_category=penalty_category,
         notes=tuple(notes),
+        blank_rows=table.blank_rows,
+        group_by=table.group_by,
     )
 
 
@@ -564,7 +620,9 @@ def _bootstrap(
     base: dict[str, npt.NDArray[Any]] = {"human": h}
     if t.category is not None and (len(t.categories) > 1 or penalty is not None):
         base["category"] = t.category
-    rates = _judge_features(len(t.categories), penalty), _judge_statistic(penalty)
+    if t.group is not None:
+        base["group"] = t.group
+    rates = _judge_features(len(t.categories), penalty, len(t.groups)), _judge_statistic(penalty)
     parts = [stack_results([run({**base, "verdicts": v[j]}, *rates, 0, j) for j in judges])]
     if t.subject is not None and len(t.subjects) > 1:
         x = {"human": h, "subject": t.subject}
@@ -605,6 +663,7 @@ def _profile(t: JudgeTable, boot: Bootstrapped, j: int, bins: int) -> JudgeProfi
         "ece",
         "weighted_kappa",
         "kendall_tau",
+        *(f"group_mean_{name}" for name in GROUP_FIGURES),
     )
     for name in extra:
         if name in boot.value and not np.isnan(boot.value[name][j]):
@@ -613,16 +672,24 @@ def _profile(t: JudgeTable, boot: Bootstrapped, j: int, bins: int) -> JudgeProfi
     if "cat_accuracy" in boot.value and len(t.categories) > 1:
         assert t.category is not None
         for c, cname in enumerate(t.categories):
-            in_c = t.category == c
-            v = t.verdicts[j][in_c]
-            n_c = int((~np.isnan(v) & ~np.isnan(t.human[in_c])[:, None]).sum())
             categories.append(
                 CategoryFigures(
                     cname,
-                    n_c,
+                    _observed(t, j, t.category == c),
                     boot.estimate("cat_accuracy", (j, c)),
                     boot.estimate("cat_confirmation", (j, c)),
                     boot.estimate("cat_detection", (j, c)),
+                )
+            )
+    groups: list[GroupFigures] = []
+    if "group_kappa" in boot.value:
+        assert t.group is not None
+        for g, gname in enumerate(t.groups):
+            groups.append(
+                GroupFigures(
+                    gname,
+                    _observed(t, j, t.group == g),
+                    *(boot.estimate(f"group_{name}", (j, g)) for name in GROUP_FIGURES),
                 )
             )
     calibration: tuple[CalibrationBin, ...] = ()
@@ -660,4 +727,11 @@ def _profile(t: JudgeTable, boot: Bootstrapped, j: int, bins: int) -> JudgeProfi
         categories=tuple(categories),
         calibration=calibration,
         run_accuracy=run_accuracy,
+        groups=tuple(groups),
     )
+
+
+def _observed(t: JudgeTable, j: int, among: npt.NDArray[np.bool_]) -> int:
+    """Judge j's verdicts with a human label on the items `among` (all runs)."""
+    v = t.verdicts[j][among]
+    return int((~np.isnan(v) & ~np.isnan(t.human[among])[:, None]).sum())

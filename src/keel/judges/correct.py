@@ -431,9 +431,20 @@ def correction(
     is_anchor = ~np.isnan(human)
     n_anchor, n_pool = int(is_anchor.sum()), int((~is_anchor).sum())
     if n_anchor < 2 or n_pool < 2:
+        hint = ""
+        if anchor_sample is None and n_pool < 2 and labelled.size > 2:
+            have = f"every one of the {human.size} items has"
+            if n_pool:
+                have = f"all but one of the {human.size} items have"
+            hint = (
+                f"; {have} a human label, so there is nothing to "
+                f"correct. To check the correction on these labels, pass --anchor-sample N "
+                f"(2 to {labelled.size - 1}): N random labelled items stay anchors, the others' "
+                "labels are hidden and then compared with the corrected shares"
+            )
         raise InputError(
             f"{table.source}: correction needs at least 2 anchors (items with a human label) "
-            f"and 2 pool items without one; found {n_anchor} and {n_pool}"
+            f"and 2 pool items without one; found {n_anchor} and {n_pool}{hint}"
         )
     verdicts = table.verdicts[:, :, 0]
     scores = None if table.scores is None else table.scores[:, :, 0]

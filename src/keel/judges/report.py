@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from keel.judges.audit import Audit, JudgeProfile
+from keel.judges.audit import GROUP_FIGURES, Audit, JudgeProfile
 from keel.judges.pairwise import FIGURES as PAIR_FIGURES
 from keel.judges.pairwise import PairProfile
 from keel.judges.stats import Estimate
@@ -37,6 +37,14 @@ COLUMNS = (
 )
 
 CAPTION = "Each figure with its 95% interval."
+
+GROUP_LABELS = {"accuracy": "accuracy", "kappa": "κ", "scott_pi": "π"}
+GROUP_COLUMNS = tuple(
+    (key, f"{GROUP_LABELS[name]} {how}")
+    for name in GROUP_FIGURES
+    for key, how in ((name, "pooled"), (f"group_mean_{name}", "mean"))
+)
+"""Each per-group figure pooled over all items beside its unweighted mean over the groups."""
 
 
 def fmt(e: Estimate | None) -> str:
@@ -127,6 +135,26 @@ def _categories(a: Audit) -> list[str]:
     return blocks
 
 
+def _groups(a: Audit) -> list[str]:
+    """κ, π and accuracy pooled beside their unweighted mean over the groups; κ per group."""
+    shown = [p for p in a.profiles if p.groups]
+    if not shown:
+        return []
+    by = a.group_by or "group"
+    headers = ["judge", *(label for _, label in GROUP_COLUMNS)]
+    rows = [[p.judge, *(fmt(p.figures.get(key)) for key, _ in GROUP_COLUMNS)] for p in shown]
+    return [
+        table(headers, rows, caption=f"Mean: the unweighted mean over the groups of {by}."),
+        heatmap(
+            [[g.kappa.value for g in p.groups] for p in shown],
+            rows=[p.judge for p in shown],
+            cols=[g.name for g in shown[0].groups],
+            title=f"κ per {by}",
+            fmt="{:.2f}",
+        ),
+    ]
+
+
 def _calibration(a: Audit) -> list[str]:
     series = [
         Series(p.judge, [b.mean_score for b in p.calibration], [b.accepted for b in p.calibration])
@@ -135,7 +163,6 @@ def _calibration(a: Audit) -> list[str]:
     ]
     if not series:
         return []
-    series.append(Series("perfect", [0.0, 1.0], [0.0, 1.0]))
     rows = [
         [p.judge, fmt(p.figures.get("brier")), fmt(p.figures.get("ece"))]
         for p in a.profiles
@@ -144,10 +171,11 @@ def _calibration(a: Audit) -> list[str]:
     return [
         line_chart(
             series,
-            title="Calibration: share humans accept per score bin",
+            title="Calibration: share humans accept per score bin (dashed: perfect)",
             xlabel="mean judge score in bin",
             ylabel="share accepted by humans",
             y_range=(0.0, 1.0),
+            diagonal=True,
         ),
         table(["judge", "Brier", "ECE"], rows),
     ]
@@ -197,6 +225,9 @@ def _sections(a: Audit) -> list[Section]:
     cats = _categories(a)
     if cats:
         sections.append(Section("Per category", cats))
+    groups = _groups(a)
+    if groups:
+        sections.append(Section("Per group", groups))
     cal = _calibration(a)
     if cal:
         sections.append(Section("Calibration", cal))

@@ -6,10 +6,17 @@ verdict and/or score, human label. CSV, JSONL and Parquet files are read with py
 are booleans, strings (`true/yes/pass/accept/correct/1` and their opposites) or scores turned
 into labels with a threshold. Missing verdicts and labels are kept as NaN and counted, never
 guessed; a malformed cell raises `InputError` naming the file, row and column.
+
+Which columns of a wide table are judges, unless `Columns.judges` names them: every column no
+other role uses whose name carries none of the `NOT_JUDGE_WORDS` (human-side or metadata data,
+such as `Human-Eval_Confidence`: `excluded_columns`) and whose every cell reads as a label (or a
+score, given a threshold; the others are `skipped_columns`). A fully blank row (every cell empty)
+is padding, not an item: it is dropped and counted (`blank_rows`), never a missing verdict.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +42,13 @@ FALSE_WORDS = frozenset({"false", "f", "no", "n", "fail", "failed", "reject", "r
                          "incorrect", "wrong", "bad", "0", "0.0"})  # fmt: skip
 MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "none", "null", "missing"})
 KEY_SEPARATOR = " / "
+NOT_JUDGE_WORDS = frozenset({
+    "human", "gold", "confidence", "conf", "certainty", "uncertainty", "prob", "probability",
+    "logprob", "logit", "annotator", "rater", "id", "idx", "index", "time", "timestamp",
+    "latency", "duration", "cost", "tokens", "length", "seed", "temperature",
+})  # fmt: skip
+"""Words of a column name (split at punctuation and camelCase) that mark human-side or
+metadata data: such a column is a judge only when named as one (`--judge`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +68,7 @@ class Columns:
     subject: str = "subject"
     threshold: float | None = None
     human_threshold: float | None = None
+    group: str = "group"
     explicit: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -62,8 +77,11 @@ class JudgeTable:
     """Verdicts of J judges on N items with up to R runs each, aligned with the human labels.
 
     `verdicts[j, i, r]` is 1 (accept), 0 (reject) or NaN (missing); `human[i]` likewise.
-    `category[i]` / `subject[i]` index `categories` / `subjects` (-1: none). `missing[j]`
-    counts the verdict cells the files left empty for judge j.
+    `category[i]` / `subject[i]` / `group[i]` index `categories` / `subjects` / `groups`
+    (-1: none); `group_by` names the group column. `missing[j]` counts the verdict cells the
+    files left empty for judge j; `blank_rows` the fully blank rows dropped (no item, no
+    missing verdict). `skipped_columns` did not read as labels, `excluded_columns` were left
+    out by their name (`NOT_JUDGE_WORDS`).
     """
 
     source: str
@@ -79,6 +97,11 @@ class JudgeTable:
     subject: Ints | None = None
     missing: Ints | None = None
     skipped_columns: tuple[str, ...] = ()
+    excluded_columns: tuple[str, ...] = ()
+    blank_rows: int = 0
+    groups: tuple[str, ...] = ()
+    group: Ints | None = None
+    group_by: str | None = None
 
     @property
     def n_runs(self) -> int:
@@ -221,15 +244,51 @@ def _from_scores(
     return labels, scores
 
 
-def _keys(table: pa.Table, names: Sequence[str], where: str) -> list[str]:
+def _keys(table: pa.Table, names: Sequence[str], where: str, keep: Ints) -> list[str]:
+    """The item ids of rows `keep` (positions from 0), joined from the columns `names`."""
     parts = []
     for name in names:
-        col = column_as(table, name, pa.string(), where)
+        col = column_as(table, name, pa.string(), where).take(pa.array(keep))
         if col.null_count:
-            row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            row = int(keep[np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0]])
             raise InputError(f"{where} column {name} row {row + 1}: the item id is empty")
         parts.append(col.to_pylist())
     return [KEY_SEPARATOR.join(t) for t in zip(*parts, strict=True)]
+
+
+def _blank_rows(table: pa.Table) -> npt.NDArray[np.bool_]:
+    """Rows whose every cell is empty (null, or text of only whitespace): padding, not items."""
+    blank = np.ones(table.num_rows, dtype=bool)
+    for name in table.column_names:
+        col = _column(table, name)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        empty = col.is_null()
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            spaces = pc.equal(pc.utf8_trim_whitespace(col), "").fill_null(True)
+            empty = pc.or_(empty, spaces)
+        blank &= empty.to_numpy(zero_copy_only=False)
+    return blank
+
+
+def _name_words(name: str) -> set[str]:
+    """The lower-case words of a column name, split at punctuation and camelCase."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {w.lower() for w in re.split(r"[^0-9A-Za-z]+", spaced) if w}
+
+
+def _no_human_column(source: str, name: str, found: Sequence[str]) -> InputError:
+    """The default human column is absent: name it, the columns found, and likely candidates."""
+    like = [c for c in found if _name_words(c) & {"human", "gold"}]
+    hint = ""
+    if len(like) == 1:
+        hint = f"; {like[0]} looks like one"
+    elif like:
+        hint = f"; candidates: {', '.join(like)}"
+    return InputError(
+        f"{source}: no human labels: no column {name!r}, the default human-label column; name "
+        f"yours with --human COLUMN{hint} (columns found: {', '.join(found)})"
+    )
 
 
 def _strings(table: pa.Table, name: str, where: str) -> list[str | None]:
@@ -267,6 +326,9 @@ class _Rows:
     row: list[Ints] = field(default_factory=list)
     per_item: dict[str, dict[str, tuple[object, str]]] = field(default_factory=dict)
     has_score: bool = False
+    skipped: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    blank: int = 0
 
 
 def _note_item(rows: _Rows, role: str, item: str, value: object, where: str) -> None:
@@ -283,53 +345,61 @@ def _note_item(rows: _Rows, role: str, item: str, value: object, where: str) -> 
         )
 
 
-def _item_values(rows: _Rows, table: pa.Table, items: list[str], cols: Columns, path: Path) -> None:
+def _item_values(
+    rows: _Rows, table: pa.Table, items: list[str], keep: Ints, cols: Columns, path: Path
+) -> None:
+    """Note the item-level values (human label and score, category, subject, group) of rows
+    `keep`, whose item ids are `items`."""
     where = str(path)
+
+    def note(role: str, values: list[object]) -> None:
+        for r, it in zip(keep.tolist(), items, strict=True):
+            _note_item(rows, role, it, values[r], f"{where} row {r + 1}")
+
     name = _optional(table, cols, "human", path)
     if name is not None:
         human, hscore = parse_labels(
             _column(table, name), threshold=cols.human_threshold, where=f"{where} column {name}"
         )
-        for r, (it, h) in enumerate(zip(items, human.tolist(), strict=True)):
-            _note_item(rows, "human label", it, h, f"{where} row {r + 1}")
+        note("human label", human.tolist())
         if hscore is not None:
-            for r, (it, s) in enumerate(zip(items, hscore.tolist(), strict=True)):
-                _note_item(rows, "human score", it, s, f"{where} row {r + 1}")
+            note("human score", hscore.tolist())
     hs = _optional(table, cols, "human_score", path)
     if hs is not None:
-        values = column_as(table, hs, pa.float64(), where).to_numpy(zero_copy_only=False)
-        for r, (it, s) in enumerate(zip(items, values.tolist(), strict=True)):
-            _note_item(rows, "human score", it, s, f"{where} row {r + 1}")
-    for role in ("category", "subject"):
+        note("human score", column_as(table, hs, pa.float64(), where).to_pylist())
+    for role in ("category", "subject", "group"):
         col = _optional(table, cols, role, path)
         if col is not None:
-            for r, (it, v) in enumerate(zip(items, _strings(table, col, where), strict=True)):
-                _note_item(rows, role, it, v, f"{where} row {r + 1}")
+            note(role, list(_strings(table, col, where)))
 
 
-def _add_wide(rows: _Rows, table: pa.Table, path: Path, cols: Columns, multi: bool) -> list[str]:
+def _add_wide(
+    rows: _Rows, table: pa.Table, path: Path, cols: Columns, multi: bool, keep: Ints
+) -> None:
+    """The verdicts of rows `keep` of a wide table: one column per judge (module docstring)."""
     where = str(path)
-    n = table.num_rows
+    n = keep.size
     _require(table, cols.item, path)
     if cols.item:
-        items = _keys(table, cols.item, where)
+        items = _keys(table, cols.item, where, keep)
     else:
         prefix = f"{path.name}:" if multi else ""
-        items = [f"{prefix}{r + 1}" for r in range(n)]
-    _item_values(rows, table, items, cols, path)
-    used = {*cols.item, cols.human, cols.human_score, cols.category, cols.subject}
-    skipped: list[str] = []
+        items = [f"{prefix}{r + 1}" for r in keep.tolist()]
+    _item_values(rows, table, items, keep, cols, path)
+    used = {*cols.item, cols.human, cols.human_score, cols.category, cols.subject, cols.group}
     if cols.judges:
         _require(table, cols.judges, path)
         judges = list(cols.judges)
     else:
-        judges = [c for c in table.column_names if c not in used]
+        free = [c for c in table.column_names if c not in used]
+        excluded = [c for c in free if _name_words(c) & NOT_JUDGE_WORDS]
+        rows.excluded += excluded
+        judges = [c for c in free if c not in excluded]
     seen: dict[str, int] = {}
     runs = []
     for it in items:
         runs.append(str(seen.get(it, 0)))
         seen[it] = seen.get(it, 0) + 1
-    row_numbers = np.arange(1, n + 1, dtype=np.int64)
     for judge in judges:
         try:
             verdict, score = parse_labels(
@@ -338,34 +408,36 @@ def _add_wide(rows: _Rows, table: pa.Table, path: Path, cols: Columns, multi: bo
         except InputError:
             if cols.judges:
                 raise
-            skipped.append(judge)
+            rows.skipped.append(judge)
             continue
         rows.item.extend(items)
         rows.judge.extend([judge] * n)
         rows.run.extend(runs)
-        rows.verdict.append(verdict)
-        rows.score.append(score if score is not None else np.full(n, np.nan))
+        rows.verdict.append(verdict[keep])
+        rows.score.append(score[keep] if score is not None else np.full(n, np.nan))
         rows.has_score |= score is not None
         rows.where.extend([where] * n)
-        rows.row.append(row_numbers)
-    return skipped
+        rows.row.append(keep + 1)
 
 
-def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns) -> None:
+def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns, keep: Ints) -> None:
+    """The verdicts of rows `keep` of a long table: one verdict per row."""
     where = str(path)
-    n = table.num_rows
+    n = keep.size
     item_cols = cols.item or ("item",)
     _require(table, [*item_cols, cols.judge], path)
-    items = _keys(table, item_cols, where)
-    _item_values(rows, table, items, cols, path)
-    raw_judges = _strings(table, cols.judge, where)
+    items = _keys(table, item_cols, where, keep)
+    _item_values(rows, table, items, keep, cols, path)
+    every_judge = _strings(table, cols.judge, where)
+    raw_judges = [every_judge[r] for r in keep.tolist()]
     if None in raw_judges:
-        row = raw_judges.index(None) + 1
+        row = int(keep[raw_judges.index(None)]) + 1
         raise InputError(f"{where} column {cols.judge} row {row}: the judge is empty")
     judges = [str(j) for j in raw_judges]
     run_col = _optional(table, cols, "run", path)
     if run_col is not None:
-        runs = [str(v) for v in _strings(table, run_col, where)]
+        every_run = _strings(table, run_col, where)
+        runs = [str(every_run[r]) for r in keep.tolist()]
     else:
         seen: dict[tuple[str, str], int] = {}
         runs = []
@@ -376,16 +448,18 @@ def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns) -> None:
     score_col = _optional(table, cols, "score", path)
     score = np.full(n, np.nan)
     if score_col is not None:
-        score = column_as(table, score_col, pa.float64(), where).to_numpy(zero_copy_only=False)
+        scores = column_as(table, score_col, pa.float64(), where)
+        score = scores.to_numpy(zero_copy_only=False)[keep]
         rows.has_score = True
     if verdict_col is not None:
-        verdict, from_score = parse_labels(
+        every_verdict, from_score = parse_labels(
             _column(table, verdict_col),
             threshold=cols.threshold,
             where=f"{where} column {verdict_col}",
         )
+        verdict = every_verdict[keep]
         if from_score is not None:
-            score, rows.has_score = from_score, True
+            score, rows.has_score = from_score[keep], True
     elif score_col is not None and cols.threshold is not None:
         verdict = np.where(np.isnan(score), np.nan, (score >= cols.threshold).astype(float))
     else:
@@ -398,7 +472,7 @@ def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns) -> None:
     rows.verdict.append(verdict)
     rows.score.append(score)
     rows.where.extend([where] * n)
-    rows.row.append(np.arange(1, n + 1, dtype=np.int64))
+    rows.row.append(keep + 1)
 
 
 def _codes(values: Sequence[str]) -> tuple[tuple[str, ...], Ints]:
@@ -433,13 +507,17 @@ def read_judge_table(
     if not paths:
         raise InputError("no input file given")
     rows = _Rows()
-    skipped: list[str] = []
+    found: dict[str, None] = {}
     for path in paths:
         table = read_file(path)
+        found.update(dict.fromkeys(table.column_names))
+        blank = _blank_rows(table)
+        rows.blank += int(blank.sum())
+        keep = np.flatnonzero(~blank)
         if layout == "wide":
-            skipped += _add_wide(rows, table, path, cols, len(paths) > 1)
+            _add_wide(rows, table, path, cols, len(paths) > 1, keep)
         elif layout == "long":
-            _add_long(rows, table, path, cols)
+            _add_long(rows, table, path, cols, keep)
         else:
             raise InputError(f"layout {layout!r} is read by read_pairwise_table")
     if not rows.item:
@@ -459,6 +537,9 @@ def read_judge_table(
             f"{rows.where[k]} row {row_no}: a second verdict of judge {rows.judge[k]!r} on "
             f"item {rows.item[k]!r} in run {rows.run[k]!r}; give each repeat its own run"
         )
+    source = ", ".join(str(p) for p in paths)
+    if cols.human not in found:
+        raise _no_human_column(source, cols.human, tuple(found))
     shape = (len(judges), len(items), len(runs))
     dense = np.full(shape, np.nan)
     dense.reshape(-1)[flat] = verdict
@@ -477,8 +558,9 @@ def read_judge_table(
     )
     categories, category = _category_codes(rows, "category", items)
     subjects, subject = _category_codes(rows, "subject", items)
+    groups, group = _category_codes(rows, "group", items)
     return JudgeTable(
-        source=", ".join(str(p) for p in paths),
+        source=source,
         items=items,
         judges=judges,
         human=human,
@@ -490,5 +572,10 @@ def read_judge_table(
         subjects=subjects,
         subject=subject,
         missing=missing.astype(np.int64),
-        skipped_columns=tuple(dict.fromkeys(skipped)),
+        skipped_columns=tuple(dict.fromkeys(rows.skipped)),
+        excluded_columns=tuple(dict.fromkeys(rows.excluded)),
+        blank_rows=rows.blank,
+        groups=groups,
+        group=group,
+        group_by=cols.group if group is not None else None,
     )

@@ -63,6 +63,16 @@ class FieldMap:
     generation: str = "generation"
     tags: str = "tags"
 
+    @property
+    def mapped(self) -> tuple[tuple[str, str], ...]:
+        """The (part, column) pairs named away from the defaults: each must exist in the file."""
+        default = FieldMap()
+        return tuple(
+            (f.name, column)
+            for f in fields(self)
+            if (column := getattr(self, f.name)) is not None and column != getattr(default, f.name)
+        )
+
     @classmethod
     def parse(cls, pairs: list[str]) -> FieldMap:
         """Build from `part=column` strings (the CLI's repeatable --field)."""
@@ -473,6 +483,9 @@ def ingest(
     report = IngestReport(str(path))
     consumed = 0
 
+    absent = {column for _, column in builder.f.mapped}
+    found: set[str] = set()
+
     def pending() -> Iterator[Pending]:
         nonlocal consumed
         place = f"{path}:" if kind != "parquet" else f"{path}:row "
@@ -482,7 +495,17 @@ def ingest(
             consumed += nbytes
             if progress is not None and report.rows % 4096 == 0:
                 progress(report.rows, consumed)
+            if absent:
+                absent.difference_update(row)
+                found.update(row)
             yield build(row, place + str(lineno))
+        if absent:  # raised inside the transaction: nothing is appended
+            part, column = next((p, c) for p, c in builder.f.mapped if c in absent)
+            raise InputError(
+                f"{path}: no row has a value in column {column!r} (--field {part}={column}); "
+                f"columns found: {', '.join(sorted(found)) or 'none'}. Nothing was appended: "
+                "fix the mapping and ingest again"
+            )
 
     def collect(chunk: list[Appended]) -> None:
         if not keep_ids:

@@ -420,7 +420,11 @@ class Ledger:
         taken = self.store.aliases([a for a, _ in rows])
         if taken:
             name, idx = next(iter(taken.items()))
-            raise InputError(f"external id {name!r} already names entry {idx}; ids must be unique")
+            raise InputError(
+                f"external id {name!r} already names entry {idx}; ids must be unique. To log "
+                "corrected records in place of ones ingested wrongly, give them new external ids "
+                "(docs/ledger.md, 'Correcting an ingest')"
+            )
         self.store.insert_aliases(rows)
 
     # -- reading ---------------------------------------------------------------------------

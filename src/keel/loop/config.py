@@ -1,22 +1,36 @@
-"""The loop's configuration: a TOML file read into frozen dataclasses, every key checked.
+"""The loop's configuration: a TOML file read into frozen pydantic models, every key checked.
 
-Unknown keys, wrong types and out-of-range values fail before anything runs, with the file,
-the table and the key in the message. Paths in the file are relative to the file and are held
-resolved (absolute), so the same file means the same settings from any working directory.
+Unknown keys, wrong types (no coercion: `"3"` is not a number) and out-of-range values fail
+before anything runs, in one line naming the file, the table and the key:
+`loop.toml: [generator] max_tokens: must be from 1 to 2,048, got 100000000`. Paths in the file
+are relative to the file and are held resolved (absolute), so the same file means the same
+settings from any working directory.
 
-Limits: the file is at most `MAX_CONFIG_BYTES`, nested at most `MAX_DEPTH` levels; numbers are
-finite; counts and sizes stay within the ranges their fields' checks name (docs/loop.md).
+Limits: the file is at most `MAX_CONFIG_BYTES`, nested at most `MAX_DEPTH` levels; integers fit
+in 64 bits (TOML's range); numbers are finite; counts and sizes stay within the ranges their
+fields declare (docs/loop.md).
 """
 
 from __future__ import annotations
 
-import math
 import reprlib
 import tomllib
-import types
-from dataclasses import MISSING, dataclass, field, fields, replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Self, TypeVar, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from keel.errors import ConfigError
 from keel.mix import MixPolicy
@@ -40,26 +54,44 @@ MAX_STEPS = 1_000_000
 MAX_CONCURRENCY = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class HumanConfig:
+class Settings(BaseModel):
+    """A table of settings: frozen, unknown keys refused, values taken as written (strict: no
+    string for a number, no number for a bool), numbers finite."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+M = TypeVar("M", bound=Settings)
+
+
+def validated(model: type[M], data: object, source: object, context: Any = None) -> M:
+    """`data` as a `model`, or a `ConfigError`: `source` (the file), the key, what it must be."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{source}: {_message(model, errors[0])}{more}") from None
+
+
+class HumanConfig(Settings):
     """The human corpus: `fortunes` (the registry package) or a file of texts (.txt, one text a
     line; .jsonl, a "text" field). A seeded shuffle splits it: `reference` texts held out for
     the watch and the simulated experts' ground truth, `initial` texts for generation 0, then
     `fresh` new texts each generation."""
 
     corpus: str = "fortunes"
-    reference: int = 5000
-    initial: int = 2000
-    fresh: int = 0
+    reference: int = Field(5000, ge=40)
+    initial: int = Field(2000, ge=2)
+    fresh: int = Field(0, ge=0)
 
-    def __post_init__(self) -> None:
-        _within("human", "reference", self.reference, 40)
-        _within("human", "initial", self.initial, 2)
-        _within("human", "fresh", self.fresh, 0)
+    @field_validator("corpus")
+    @classmethod
+    def _corpus_from_folder(cls, corpus: str, info: ValidationInfo) -> str:
+        return corpus if corpus == "fortunes" else str(_resolve(corpus, info))
 
 
-@dataclass(frozen=True, slots=True)
-class GeneratorConfig:
+class GeneratorConfig(Settings):
     """The model retrained each generation: `samples` texts drawn at `temperature`, each
     continuing the first `prompt_tokens` tokens of a member of its training mix (its parent).
     `steps` is the transformer's (`keel.models.transformer.TransformerConfig`). A served model
@@ -67,63 +99,61 @@ class GeneratorConfig:
     `keel.loop.run`); its key is checked like `keel judge run --llm`'s (`endpoint_key`)."""
 
     kind: GeneratorKind = "ngram"
-    order: int = 3
-    samples: int = 3000
-    temperature: float = 1.0
-    max_tokens: int = 60
-    prompt_tokens: int = 2
-    steps: int = 300
+    order: int = Field(3, ge=1)
+    samples: int = Field(3000, ge=1, le=MAX_SAMPLES)
+    temperature: float = Field(1.0, gt=0)
+    max_tokens: int = Field(60, ge=1, le=MAX_TOKENS)
+    prompt_tokens: int = Field(2, ge=0, le=MAX_TOKENS)
+    steps: int = Field(300, ge=1, le=MAX_STEPS)
     base_url: str = ""
     model: str = ""
     api_key_env: str = DEFAULT_KEY_ENV
     allow_insecure: bool = False
-    concurrency: int = 16
+    concurrency: int = Field(16, ge=1, le=MAX_CONCURRENCY)
     train_command: str = ""
 
-    def __post_init__(self) -> None:
-        _within("generator", "order", self.order, 1)
-        _within("generator", "samples", self.samples, 1, MAX_SAMPLES)
-        _within("generator", "max_tokens", self.max_tokens, 1, MAX_TOKENS)
-        _within("generator", "prompt_tokens", self.prompt_tokens, 0, MAX_TOKENS)
-        _within("generator", "steps", self.steps, 1, MAX_STEPS)
-        _within("generator", "concurrency", self.concurrency, 1, MAX_CONCURRENCY)
-        if not self.temperature > 0:
-            raise ConfigError(f"[generator] temperature must be > 0, got {self.temperature}")
-        if self.kind == "served" and not (self.base_url and self.model and self.train_command):
-            raise ConfigError(
-                "[generator] kind = 'served' needs base_url, model and train_command (the "
-                "command that trains the served model on each mix; docs/loop.md)"
-            )
+    @model_validator(mode="after")
+    def _served_needs_an_endpoint(self) -> Self:
         if self.kind == "served":
-            _check_endpoint("generator", self.base_url, self.api_key_env, self.allow_insecure)
+            if not (self.base_url and self.model and self.train_command):
+                raise ValueError(
+                    "kind = 'served' needs base_url, model and train_command (the command that "
+                    "trains the served model on each mix; docs/loop.md)"
+                )
+            with _as_value_error():
+                endpoint_key(self.base_url, self.api_key_env, allow_insecure=self.allow_insecure)
+        return self
 
 
-@dataclass(frozen=True, slots=True)
-class JudgeConfig:
+class JudgeConfig(Settings):
     """One AI judge. likelihood: n-gram likelihood under the verified human texts of generation
     0; repetition: distinct-3 against human texts; llm: a served model with a rubric. The
     offline ones accept at conformal p ≥ alpha (`keel.judges.run`)."""
 
     kind: JudgeKind
     id: str = ""
-    alpha: float = 0.05
-    order: int = 3
+    alpha: float = Field(0.05, gt=0, lt=1)
+    order: int = Field(3, ge=1)
     base_url: str = ""
     model: str = ""
     rubric: str = ""
     api_key_env: str = DEFAULT_KEY_ENV
     allow_insecure: bool = False
-    concurrency: int = 16
+    concurrency: int = Field(16, ge=1, le=MAX_CONCURRENCY)
 
-    def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise ConfigError(f"[[judges]] alpha must be in (0, 1), got {self.alpha}")
-        _within("[judges]", "order", self.order, 1)
-        _within("[judges]", "concurrency", self.concurrency, 1, MAX_CONCURRENCY)
-        if self.kind == "llm" and not (self.base_url and self.model and self.rubric):
-            raise ConfigError("an llm judge needs base_url, model and rubric (a rubric file)")
+    @field_validator("rubric")
+    @classmethod
+    def _rubric_from_folder(cls, rubric: str, info: ValidationInfo) -> str:
+        return rubric and str(_resolve(rubric, info))
+
+    @model_validator(mode="after")
+    def _llm_needs_an_endpoint(self) -> Self:
         if self.kind == "llm":
-            _check_endpoint("[judges]", self.base_url, self.api_key_env, self.allow_insecure)
+            if not (self.base_url and self.model and self.rubric):
+                raise ValueError("an llm judge needs base_url, model and rubric (a rubric file)")
+            with _as_value_error():
+                endpoint_key(self.base_url, self.api_key_env, allow_insecure=self.allow_insecure)
+        return self
 
     @property
     def name(self) -> str:
@@ -137,29 +167,21 @@ class JudgeConfig:
         }[self.kind]
 
 
-@dataclass(frozen=True, slots=True)
-class ExpertConfig:
+class ExpertConfig(Settings):
     """The expert step: `budget` records a generation, `random_share` of them drawn at random
     (unbiased anchors), the rest where judges disagree; a SIMULATED panel answering from the
     ground truth with `error_rate`."""
 
-    budget: int = 0
-    random_share: float = 0.5
-    error_rate: float = 0.05
+    budget: int = Field(0, ge=0, le=MAX_SAMPLES)
+    random_share: float = Field(0.5, gt=0, le=1)
+    error_rate: float = Field(0.05, ge=0, le=1)
     panel: Literal["simulated"] = "simulated"
 
-    def __post_init__(self) -> None:
-        _within("experts", "budget", self.budget, 0, MAX_SAMPLES)
-        if not 0 < self.random_share <= 1:
-            raise ConfigError(f"[experts] random_share must be in (0, 1], got {self.random_share}")
-        if not 0 <= self.error_rate <= 1:
-            raise ConfigError(f"[experts] error_rate must be in [0, 1], got {self.error_rate}")
 
-
-@dataclass(frozen=True, slots=True)
-class MixConfig:
-    """The next training set (`keel.mix.MixPolicy`; docs/mixing.md): `dedup` and `tails` switch
-    MinHash near-duplicate removal and tail-preserving sampling on with their defaults."""
+class MixConfig(Settings):
+    """The next training set (`keel.mix.MixPolicy`, which checks the ranges; docs/mixing.md):
+    `dedup` and `tails` switch MinHash near-duplicate removal and tail-preserving sampling on
+    with their defaults."""
 
     alpha: float = 0.2
     size: int = 2000
@@ -189,44 +211,54 @@ class MixConfig:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LoopConfig:
+class LoopConfig(Settings):
     """A whole loop: its name, generations, seed, ledger and the steps' settings."""
 
     name: str
-    generations: int = 10
+    generations: int = Field(10, ge=1, le=MAX_GENERATIONS)
     seed: int = 0
-    ledger: Path = Path("keel.db")
+    ledger: Path = Field(Path("keel.db"), strict=False, validate_default=True)
     origin: str = ""
-    human: HumanConfig = field(default_factory=HumanConfig)
-    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
-    judges: tuple[JudgeConfig, ...] = ()
-    experts: ExpertConfig = field(default_factory=ExpertConfig)
-    mix: MixConfig = field(default_factory=MixConfig)
+    human: HumanConfig = Field(default_factory=HumanConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    judges: tuple[JudgeConfig, ...] = Field((), strict=False)
+    experts: ExpertConfig = Field(default_factory=ExpertConfig)
+    mix: MixConfig = Field(default_factory=MixConfig)
 
-    def __post_init__(self) -> None:
-        if not self.name or not all(c.isalnum() or c in "-_." for c in self.name):
-            raise ConfigError(
-                f"the loop name {reprlib.repr(self.name)} must be non-empty letters, digits, "
-                "'-', '_' or '.'"
+    @field_validator("name")
+    @classmethod
+    def _a_plain_name(cls, name: str) -> str:
+        if not name or not all(c.isalnum() or c in "-_." for c in name):
+            raise ValueError(
+                f"must be non-empty letters, digits, '-', '_' or '.', got {reprlib.repr(name)}"
             )
-        _within("loop", "generations", self.generations, 1, MAX_GENERATIONS)
+        return name
+
+    @field_validator("ledger")
+    @classmethod
+    def _ledger_from_folder(cls, ledger: Path, info: ValidationInfo) -> Path:
+        return _resolve(str(ledger), info)
+
+    @model_validator(mode="after")
+    def _steps_fit_together(self) -> Self:
         names = [j.name for j in self.judges]
         if len(set(names)) != len(names):
-            raise ConfigError(f"two judges share an id ({', '.join(names)}): set `id` on one")
+            raise ValueError(f"two judges share an id ({', '.join(names)}): set `id` on one")
         if self.mix.gate != "none" and not self.judges:
-            raise ConfigError(f"[mix] gate = {self.mix.gate!r} needs at least one [[judges]]")
+            raise ValueError(f"[mix] gate = {self.mix.gate!r} needs at least one [[judges]]")
         if self.mix.gate == "corrected" and self.experts.budget == 0:
-            raise ConfigError(
+            raise ValueError(
                 "[mix] gate = 'corrected' chooses its rule on expert anchors: give "
                 "[experts] budget > 0, or use gate = 'judges'"
             )
         if self.mix.human == "fresh" and self.mix.alpha > 0 and self.human.fresh == 0:
-            raise ConfigError(
+            raise ValueError(
                 f"[mix] alpha = {self.mix.alpha} with human = 'fresh' needs fresh human texts "
                 "each generation: set [human] fresh, or human = 'accumulated'"
             )
-        self.mix.policy(0, self.seed)  # MixPolicy checks its ranges
+        with _as_value_error():
+            self.mix.policy(0, self.seed)  # MixPolicy checks its ranges and the seed's
+        return self
 
     @property
     def model_name(self) -> str:
@@ -261,31 +293,34 @@ def load_config(path: Path) -> LoopConfig:
     return config_from(data, path)
 
 
-def config_from(data: dict[str, Any], path: Path) -> LoopConfig:
+def config_from(data: Mapping[str, Any], path: Path) -> LoopConfig:
     """A `LoopConfig` from parsed TOML; `path` names the file in errors and anchors paths,
     which are resolved: absolute, without `..` or symbolic links."""
     try:
         _check_tree(data, "")
-        cfg = _build(LoopConfig, data, "")
-        base = path.resolve().parent
-        human = cfg.human
-        if human.corpus != "fortunes":
-            human = replace(human, corpus=str(_resolve(base, human.corpus, "human.corpus")))
-        judges = tuple(
-            replace(j, rubric=str(_resolve(base, j.rubric, "judges.rubric"))) if j.rubric else j
-            for j in cfg.judges
-        )
-        ledger = _resolve(base, str(cfg.ledger), "ledger")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    return replace(cfg, ledger=ledger, human=human, judges=judges)
+    return validated(LoopConfig, data, path, context=path.resolve().parent)
 
 
-def _resolve(base: Path, value: str, key: str) -> Path:
+def _resolve(value: str, info: ValidationInfo) -> Path:
+    """`value` as an absolute path, from the config file's folder (the validation context) or,
+    for a config built in Python, from the working directory."""
+    folder = info.context if isinstance(info.context, Path) else Path()
     try:
-        return (base / value).resolve()
+        return (folder / value).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # a NUL byte, a symbolic link loop
-        raise ConfigError(f"{key} = {reprlib.repr(value)}: not a usable path ({exc})") from exc
+        raise ValueError(f"{reprlib.repr(value)} is not a usable path ({exc})") from exc
+
+
+@contextmanager
+def _as_value_error() -> Iterator[None]:
+    """A `ConfigError` of a check keel shares with its other commands, raised as the
+    `ValueError` pydantic reports at the table being validated."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _check_tree(value: object, key: str, depth: int = 0) -> None:
@@ -302,83 +337,97 @@ def _check_tree(value: object, key: str, depth: int = 0) -> None:
         raise ConfigError(f"{reprlib.repr(key)} holds an integer beyond 64 bits (TOML's limit)")
 
 
-T = TypeVar("T")
+_MUST_BE = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "path_type": "a string",
+    "model_type": "a table",
+}
+_SIGNS = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"))
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
 
-def _build(cls: type[T], table: object, where: str) -> T:
-    """An instance of the dataclass `cls` from a TOML table, each value checked against the
-    field's type (nested dataclasses, tuples of them, Literal, int, float, bool, str, Path)."""
-    label = f"[{where}]" if where else "the top level"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{label} must be a table, got {type(table).__name__}")
-    hints = get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"unknown key {reprlib.repr(unknown[0])} in {label}; known keys: "
-            f"{', '.join(sorted(known))}"
-        )
-    values: dict[str, object] = {}
-    for name, f in known.items():
-        if name not in table:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise ConfigError(f"{label} needs the key {name!r}")
-            continue
-        key = f"{where}.{name}" if where else name
-        values[name] = _value(hints[name], table[name], key)
-    return cls(**values)
+def _message(model: type[Settings], error: ErrorDetails) -> str:
+    """One pydantic error as the file's author reads it: the key, what it must be, what it is."""
+    loc, kind = error["loc"], error["type"]
+    if kind == "extra_forbidden":
+        parent = _walk(model, loc[:-1])[0]
+        known = ", ".join(sorted(parent.model_fields if parent is not None else ()))
+        return f"unknown key {reprlib.repr(loc[-1])} in {_table(loc[:-1])}; known keys: {known}"
+    if kind == "missing":
+        return f"missing key {loc[-1]!r} in {_table(loc[:-1])}"
+    table, field = _walk(model, loc)
+    at_table = bool(loc) and (
+        isinstance(loc[-1], int) or (table is not None and kind != "model_type")
+    )
+    where = f"{_table(loc) if at_table else _key(loc)}: " if loc else ""
+    got = f", got {reprlib.repr(error['input'])}"
+    ctx = error.get("ctx", {})
+    if kind in ("value_error", "assertion_error"):
+        return f"{where}{ctx.get('error', error['msg'])}"
+    if kind == "tuple_type":
+        return f"{where}must be an array of tables ([[{loc[-1]}]]){got}"
+    if kind == "literal_error":
+        return f"{where}must be one of {ctx['expected']}{got}"
+    if kind in _RANGE_ERRORS and field is not None:
+        return f"{where}must be {_range(field)}{got}"
+    if kind in _MUST_BE:
+        return f"{where}must be {_MUST_BE[kind]}{got}"
+    return f"{where}{error['msg']}{got}"
 
 
-def _value(hint: Any, value: object, key: str) -> object:
-    origin = get_origin(hint)
-    if origin is Literal:
-        allowed = get_args(hint)
-        if value not in allowed:
-            raise ConfigError(
-                f"{key} must be one of {', '.join(map(repr, allowed))}, got {reprlib.repr(value)}"
-            )
-        return value
-    if origin is tuple:
-        (item,) = {a for a in get_args(hint) if a is not Ellipsis}
-        if not isinstance(value, list):
-            raise ConfigError(f"{key} must be an array of tables ([[{key}]])")
-        return tuple(_build(item, v, f"{key}") for v in value)
-    if origin in (Union, types.UnionType):
-        raise ConfigError(f"{key}: optional values are not supported")
-    if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
-        return _build(hint, value, key)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key} must be true or false, got {reprlib.repr(value)}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} must be an integer, got {reprlib.repr(value)}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key} must be a number, got {reprlib.repr(value)}")
-        if not math.isfinite(value):
-            raise ConfigError(f"{key} must be a finite number, got {value}")
-        return float(value)
-    if hint is str or hint is Path:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a string, got {reprlib.repr(value)}")
-        return hint(value)
-    raise ConfigError(f"{key}: unsupported setting type {hint}")  # a bug in this module
+def _walk(
+    model: type[Settings], loc: tuple[int | str, ...]
+) -> tuple[type[Settings] | None, FieldInfo | None]:
+    """The table `loc` names (None for a key that holds no table) and the last key's field."""
+    table: type[Settings] | None = model
+    field: FieldInfo | None = None
+    for part in loc:
+        if isinstance(part, int):  # an entry of an array of tables: tuple[Table, ...]
+            table = _as_table(get_args(field.annotation)[0]) if field is not None else None
+        else:
+            field = table.model_fields.get(part) if table is not None else None
+            table = _as_table(field.annotation) if field is not None else None
+    return table, field
 
 
-def _check_endpoint(table: str, base_url: str, key_env: str, allow_insecure: bool) -> None:
-    """A served model's URL and key, checked before anything runs (`keel.models.endpoint_key`)."""
-    try:
-        endpoint_key(base_url, key_env, allow_insecure=allow_insecure)
-    except ConfigError as exc:
-        raise ConfigError(f"[{table}] {exc}") from exc
+def _as_table(kind: object) -> type[Settings] | None:
+    return kind if isinstance(kind, type) and issubclass(kind, Settings) else None
 
 
-def _within(table: str, key: str, value: int, low: int, high: int | None = None) -> None:
-    if high is None and value < low:
-        raise ConfigError(f"[{table}] {key} must be ≥ {low}, got {value}")
-    if high is not None and not low <= value <= high:
-        raise ConfigError(f"[{table}] {key} must be from {low:,} to {high:,}, got {value}")
+def _table(loc: tuple[int | str, ...]) -> str:
+    """The TOML header of the table at `loc`: `[generator]`, `[[judges]] #2` (the second)."""
+    if not loc:
+        return "the top level"
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            parts[-1] = f"[[{parts[-1]}]] #{part + 1}"
+        elif i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            parts.append(str(part))
+        else:
+            parts.append(f"[{part}]")
+    return " ".join(parts)
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    """A key as the file writes it: `generations`, `[generator] max_tokens`."""
+    return f"{_table(loc[:-1])} {loc[-1]}" if len(loc) > 1 else str(loc[0])
+
+
+def _range(field: FieldInfo) -> str:
+    """A field's declared range: `from 1 to 2,048` (integers), `in (0, 1]`, `≥ 1`, `> 0`."""
+    bound = {
+        k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)
+    }
+    low, high = bound.get("ge", bound.get("gt")), bound.get("le", bound.get("lt"))
+    if low is not None and high is not None:
+        if field.annotation is int:
+            return f"from {low:,} to {high:,}"
+        opening, closing = "(" if "gt" in bound else "[", ")" if "lt" in bound else "]"
+        return f"in {opening}{low}, {high}{closing}"
+    sign, value = next((s, bound[k]) for k, s in _SIGNS if k in bound)
+    return f"{sign} {value:,}"

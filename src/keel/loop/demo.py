@@ -26,13 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+from pydantic import Field
+
+from keel._files import output_folder
 from keel.errors import ConfigError
 from keel.ledger import Ledger, verify_bundle
-from keel.loop.config import load_config
+from keel.loop.config import MAX_GENERATIONS, Settings, load_config, validated
 from keel.loop.report import Receipt, read_arm, summary, write_report
 from keel.loop.run import LoopResult, Step, run_loop
-from keel.loop.toml import dumps
-from keel.mix import read_mix
+from keel.mix import MAX_SEED, read_mix
 
 ARMS = ("self-consuming", "judge-filtered", "anchored")
 JUDGES: list[dict[str, Any]] = [
@@ -40,6 +43,15 @@ JUDGES: list[dict[str, Any]] = [
     {"kind": "likelihood", "id": "ngram3-strict", "alpha": 0.25},
     {"kind": "repetition", "alpha": 0.05},
 ]
+
+
+class DemoOptions(Settings):
+    """The demo's settings: every arm's `generations` and `seed`, and `jobs`, the arms run at
+    once (checked before any arm's file is written)."""
+
+    generations: int = Field(10, ge=1, le=MAX_GENERATIONS)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    jobs: int = Field(2, ge=1)
 
 
 def arm_config(arm: str, *, generations: int, seed: int) -> dict[str, Any]:
@@ -121,7 +133,7 @@ def write_configs(out: Path, *, generations: int, seed: int) -> list[Path]:
     for arm in ARMS:
         path = out / arm / "loop.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = dumps(arm_config(arm, generations=generations, seed=seed))
+        text = tomli_w.dumps(arm_config(arm, generations=generations, seed=seed))
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
         paths.append(path)
@@ -150,10 +162,9 @@ def run_demo(
     on_step: Callable[[str, Step], None] | None = None,
 ) -> DemoResult:
     """Run (or resume) the three arms, `jobs` at a time in child processes."""
-    if jobs < 1:
-        raise ConfigError(f"jobs must be ≥ 1, got {jobs}")
+    validated(DemoOptions, {"generations": generations, "seed": seed, "jobs": jobs}, "keel demo")
     start = time.perf_counter()
-    paths = write_configs(out, generations=generations, seed=seed)
+    paths = write_configs(output_folder(out), generations=generations, seed=seed)
     for p in paths:  # fail on a bad config before starting anything
         load_config(p)
     ctx = multiprocessing.get_context("spawn")

@@ -28,15 +28,16 @@ import hashlib
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import orjson
 
 from keel import jsonl
-from keel.collapse import Generation, MetricsConfig, Watcher, WatchReport
-from keel.collapse.watch import GenerationReport, read_texts
+from keel.collapse import Generation, MetricsConfig, Thresholds, Watcher, WatchReport
+from keel.collapse.embed import Embedder
+from keel.collapse.watch import GenerationReport, read_texts, watch
 from keel.errors import ConfigError, InputError, KeelError
 from keel.experts import (
     Judged,
@@ -57,7 +58,7 @@ from keel.judges import (
     to_verdicts,
 )
 from keel.ledger import Ledger
-from keel.loop.config import JudgeConfig, LoopConfig
+from keel.loop.config import JudgeConfig, LoopConfig, config_from
 from keel.loop.truth import GroundTruth
 from keel.mix import build_mix, log_mix, read_mix
 from keel.models import NGramModel, ServedGenerator, ServedModel, TextModel
@@ -75,8 +76,6 @@ from keel.records import (
 from keel.text import detokenize, load_fortunes, tokenize
 
 STEPS = ("train", "generate", "judge", "review", "human", "mix", "watch", "checkpoint")
-WATCH_METRICS = MetricsConfig(bleu_sample=300, embed_sample=500)
-"""Metric sample sizes for the loop's watch (self-BLEU and k-NN on samples; the rest exact)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +182,61 @@ def _read(path: str) -> list[str]:
     return [line.strip() for line in read_texts(p).texts]
 
 
+def ledger_generations(
+    led: Ledger, snapshot: Snapshot | None = None, *, generation: int | None = None
+) -> list[Generation]:
+    """The generations a ledger holds (or only `generation`), in order, as the watch reads them.
+
+    A generation is what the model wrote: the synthetic text records of that generation
+    number. A generation without any (generation 0, the human start) is its human and expert
+    texts. Fresh human texts logged beside a model's output are training data, not output, so
+    they are not watched. Redacted payloads are left out."""
+    snap = snapshot or Snapshot.load(led)
+    by_generation: dict[int, list[Judged]] = {}
+    for j in snap.records:
+        g = j.record.generation
+        if g is not None and j.record.payload.type == "text" and generation in (None, g):
+            by_generation.setdefault(g, []).append(j)
+    out = []
+    for g, records in sorted(by_generation.items()):
+        items = [j for j in records if j.record.origin == "synthetic"] or records
+        read = [(t, j.record.origin) for j, t in zip(items, texts(led, items), strict=True) if t]
+        out.append(Generation(f"gen-{g}", tuple(t for t, _ in read), tuple(o for _, o in read)))
+    return out
+
+
+def stored_config(led: Ledger, generations: int) -> LoopConfig | None:
+    """The config a loop stored in its ledger, with `generations` (not stored: a loop may be
+    extended); None for a ledger no loop wrote."""
+    logged = led.store.get_meta("loop_config")
+    if logged is None:
+        return None
+    table = orjson.loads(logged)
+    return config_from({**table, "generations": generations}, Path(str(table.get("ledger", ""))))
+
+
+def watch_ledger(
+    led: Ledger,
+    *,
+    reference: Sequence[str] | None = None,
+    thresholds: Thresholds | None = None,
+    config: MetricsConfig | None = None,
+    embedder: Embedder | None = None,
+) -> WatchReport:
+    """The collapse watch of a ledger's generations (`ledger_generations`): for a loop's ledger
+    exactly the watch the loop reported, against its held-out human reference; `reference`
+    replaces it (the default for a ledger no loop wrote: the fortunes)."""
+    snap = Snapshot.load(led)
+    gens = ledger_generations(led, snap)
+    if not gens:
+        raise InputError("the ledger holds no text records with a generation number")
+    if reference is None:
+        last = max(j.record.generation or 0 for j in snap.records)
+        cfg = stored_config(led, max(last, 1))
+        reference = load_fortunes() if cfg is None else split_human(cfg).reference
+    return watch(gens, reference, thresholds=thresholds, config=config, embedder=embedder)
+
+
 def _seed(seed: int, generation: int, step: str) -> int:
     """A seed for one step of one generation, independent of every other step's."""
     digest = hashlib.sha256(f"keel-loop:{seed}:{generation}:{step}".encode()).digest()
@@ -256,22 +310,8 @@ def served_generator(cfg: LoopConfig, run: Run) -> ServedGenerator:
 
 def config_json(cfg: LoopConfig) -> JSON:
     """The config as JSON, `generations` left out (a loop may be extended)."""
-    out = asdict(cfg)
-    out.pop("generations")
-    out["ledger"] = str(cfg.ledger)
-    return _jsonable(out)
-
-
-def _jsonable(value: object) -> JSON:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise KeelError(f"cannot log {value!r} in the loop config")
+    out: JSON = cfg.model_dump(mode="json", exclude={"generations"})
+    return out
 
 
 def run_loop(cfg: LoopConfig, *, on_step: Callable[[Step], None] | None = None) -> LoopResult:
@@ -296,7 +336,7 @@ class _Loop:
         self.on_step = on_step
         self.skipped = 0
         self.truth = GroundTruth.fit(split.reference, seed=cfg.seed)
-        self.watcher = Watcher.start(split.reference, config=WATCH_METRICS)
+        self.watcher = Watcher.start(split.reference)
         self.judges: dict[str, Judge] = {}
         self.snap: Snapshot | None = None
 
@@ -381,10 +421,7 @@ class _Loop:
         else:
             mixes[1] = log_mix(led, build_mix(led, cfg.mix.policy(0, _seed(cfg.seed, 0, "mix")))).id
             self.step(0, "mix", False)
-        report = self.watcher.add(
-            Generation("gen-0", self.split.initial, ("human",) * len(self.split.initial))
-        )
-        self.step(0, "watch", False)
+        report = self._watch(0)
         counts, note = self._mix_summary(mixes[1])
         return GenerationSummary(0, 0, {}, 0, mixes[1], counts, note, report)
 
@@ -427,9 +464,7 @@ class _Loop:
             mixes[g + 1] = log_mix(led, build_mix(led, policy, snapshot=self.snap)).id
             self.step(g, "mix", False)
         mine = self._records(g)
-        text = [t for t in texts(led, mine) if t is not None]
-        report = self.watcher.add(Generation(f"gen-{g}", tuple(text)))
-        self.step(g, "watch", False)
+        report = self._watch(g)
         led.checkpoint()
         self.step(g, "checkpoint", False)
         counts, note = self._mix_summary(mixes[g + 1])
@@ -443,6 +478,14 @@ class _Loop:
             note,
             report,
         )
+
+    def _watch(self, g: int) -> GenerationReport:
+        """Watch generation g as `keel watch --ledger` reads it (`ledger_generations`)."""
+        self.snap = Snapshot.load(self.led, self.snap)
+        (gen,) = ledger_generations(self.led, self.snap, generation=g)
+        report = self.watcher.add(gen)
+        self.step(g, "watch", False)
+        return report
 
     def _records(self, g: int) -> list[Judged]:
         """The loop's synthetic records of generation g, as the ledger holds them now."""
@@ -469,7 +512,7 @@ class _Loop:
         ]
         seed = _seed(cfg.seed, g, "train")
         logged = self._runs().get(mix_id)
-        settings: dict[str, JSON] = {k: _jsonable(v) for k, v in asdict(cfg.generator).items()}
+        settings: dict[str, JSON] = cfg.generator.model_dump(mode="json")
         settings |= {"seed": seed, "texts": len(members)}
         if cfg.generator.kind == "served":
             done = logged is not None

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from html import escape
 
 WIDTH, HEIGHT = 640, 360
+SCATTER_HEIGHT, SCATTER_ROOM = 520, 120
+"""Scatter charts are taller, with room right of the plot: their points are labelled, and
+often crowd."""
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 36, 48
 LEGEND = 150
 """The least room right of a line chart for its legend; long names get more."""
@@ -71,11 +74,17 @@ def _finite(v: float | None) -> bool:
     return v is not None and math.isfinite(v)
 
 
+NARROW = frozenset(" !'()-./:;I[]fijlrt|")
+
+
 def text_width(text: str, size: float = FONT) -> float:
-    """An upper estimate of the width in pixels of `text` set at `size` px in a sans-serif font
-    (DejaVu Sans, one of the widest: lower case and digits ≤ 0.64 em, capitals, m and w ≤ 0.86);
-    charts size their margins and place their labels by it."""
-    return size * sum(0.86 if c.isupper() or c in "mw" else 0.64 for c in text)
+    """An upper estimate of the width in pixels of `text` set at `size` px in a sans-serif font;
+    charts size their margins and place their labels by it. The em widths are DejaVu Sans's
+    (one of the widest): ≤ 0.42 for `NARROW`, ≤ 0.64 for other lower case and digits, ≤ 0.86
+    for capitals, m and w."""
+    return size * sum(
+        0.42 if c in NARROW else 0.86 if c.isupper() or c in "mw" else 0.64 for c in text
+    )
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -87,12 +96,12 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = (hi - lo) / max(count, 1)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
+    first = math.ceil(lo / step - 1e-9)
     ticks: list[float] = []
-    t = first
-    while t <= hi + step * 1e-9:
-        ticks.append(0.0 if abs(t) < step * 1e-9 else t)
-        t += step
+    k = first
+    while k * step <= hi + step * 1e-9:
+        ticks.append(k * step)
+        k += 1
     return ticks
 
 
@@ -151,6 +160,7 @@ class _Frame:
     y1: float
     width: int
     log_y: bool = False
+    height: int = HEIGHT
 
     def _ty(self, y: float) -> float:
         return math.log10(y) if self.log_y else y
@@ -162,7 +172,7 @@ class _Frame:
     def py(self, y: float) -> float:
         lo, hi = self._ty(self.y0), self._ty(self.y1)
         span = hi - lo or 1.0
-        return TOP + (1 - (self._ty(y) - lo) / span) * (HEIGHT - TOP - BOTTOM)
+        return TOP + (1 - (self._ty(y) - lo) / span) * (self.height - TOP - BOTTOM)
 
 
 def _svg(
@@ -187,7 +197,7 @@ def _axes(
     """Axes, ticks, grid and axis labels, and the room they need left of x = 0 (the y label
     stands clear of the widest tick label)."""
     right = frame.width - RIGHT
-    bottom = HEIGHT - BOTTOM
+    bottom = frame.height - BOTTOM
     out = [
         f'<line x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" class="axis"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" class="axis"/>',
@@ -208,7 +218,7 @@ def _axes(
         )
     if xlabel:
         out.append(
-            f'<text x="{(LEFT + right) / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
+            f'<text x="{(LEFT + right) / 2:.1f}" y="{frame.height - 8}" text-anchor="middle">'
             f"{escape(xlabel)}</text>"
         )
     left = 0.0
@@ -221,6 +231,17 @@ def _axes(
             f'transform="rotate(-90 {x:.1f} {cy:.1f})">{escape(ylabel)}</text>'
         )
     return out, left
+
+
+def _diagonal(frame: _Frame) -> list[str]:
+    """The dashed line y = x across the plot, where the axes share values."""
+    lo, hi = max(frame.x0, frame.y0), min(frame.x1, frame.y1)
+    if lo >= hi:
+        return []
+    return [
+        f'<line x1="{frame.px(lo):.1f}" y1="{frame.py(lo):.1f}" x2="{frame.px(hi):.1f}" '
+        f'y2="{frame.py(hi):.1f}" class="ref"/>'
+    ]
 
 
 def _legend(names: Sequence[str], x: float) -> list[str]:
@@ -257,20 +278,25 @@ def line_chart(
     ylabel: str = "",
     log_y: bool | None = None,
     y_range: tuple[float, float] | None = None,
+    diagonal: bool = False,
 ) -> str:
-    """Lines of y against x, one colour per series, with optional shaded bands and a legend.
+    """Lines of y against x, one colour per series, with optional shaded bands and a legend;
+    `diagonal` draws y = x for reference on a linear axis. Whole x values (generations) get
+    whole ticks only.
 
     The y axis is logarithmic when `log_y` says so or, left as None and without a `y_range`,
-    when the values span more than a factor of ten (`spans_decades`)."""
+    when the lines' values span more than a factor of ten (`spans_decades`; bands, often
+    reaching zero, do not count)."""
     xs = [x for s in series for x in s.x]
     ys: list[float | None] = [y for s in series for y in s.y]
     for s in series:
         ys.extend(s.lo or ())
         ys.extend(s.hi or ())
     if log_y is None:
-        log_y = y_range is None and spans_decades(ys)
+        log_y = y_range is None and spans_decades([y for s in series for y in s.y])
     ok = _log_ok if log_y else _finite
     finite_x = [x for x in xs if _finite(x)]
+    integral = all(x == int(x) for x in finite_x)
     x0, x1 = (
         (min(finite_x), max(finite_x))
         if finite_x and min(finite_x) < max(finite_x)
@@ -289,7 +315,10 @@ def line_chart(
         yticks = nice_ticks(y0, y1)
     width = WIDTH + max(LEGEND, 28 + max((text_width(s.name) for s in series), default=0))
     frame = _Frame(x0, x1, y0, y1, WIDTH, log_y)
-    body, left = _axes(frame, nice_ticks(x0, x1), yticks, xlabel, ylabel)
+    xticks = [t for t in nice_ticks(x0, x1) if not integral or math.isclose(t, round(t))]
+    body, left = _axes(frame, xticks, yticks, xlabel, ylabel)
+    if diagonal and not log_y:
+        body.extend(_diagonal(frame))
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         if s.lo is not None and s.hi is not None:
@@ -337,17 +366,12 @@ def scatter_chart(
     ys = [v for p in points for v in (p.y, p.y_lo, p.y_hi)]
     x0, x1 = _extent(xs, x_range)
     y0, y1 = _extent(ys, y_range)
-    frame = _Frame(x0, x1, y0, y1, WIDTH)
+    frame = _Frame(x0, x1, y0, y1, WIDTH, height=SCATTER_HEIGHT)
     body, left = _axes(frame, nice_ticks(x0, x1), nice_ticks(y0, y1), xlabel, ylabel)
     if diagonal:
-        lo, hi = max(x0, y0), min(x1, y1)
-        if lo < hi:
-            body.append(
-                f'<line x1="{frame.px(lo):.1f}" y1="{frame.py(lo):.1f}" x2="{frame.px(hi):.1f}" '
-                f'y2="{frame.py(hi):.1f}" class="ref"/>'
-            )
+        body.extend(_diagonal(frame))
     taken: list[Box] = []
-    labelled: list[tuple[float, float, str, str]] = []
+    labelled: list[tuple[float, float, str]] = []
     for i, p in enumerate(points):
         if not (_finite(p.x) and _finite(p.y)):
             continue
@@ -369,10 +393,10 @@ def scatter_chart(
             taken.append((cx - 1, y_hi, cx + 1, y_lo))
         body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{color}"/>')
         taken.append((cx - 5, cy - 5, cx + 5, cy + 5))
-        labelled.append((cx, cy, p.label, color))
-    area = (LEFT + 2, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
+        labelled.append((cx, cy, p.label))
+    area = (LEFT + 2, TOP, WIDTH + SCATTER_ROOM, SCATTER_HEIGHT - BOTTOM)
     body.extend(_labels(labelled, area, taken))
-    return _svg(WIDTH, title, body, left=left)
+    return _svg(WIDTH + SCATTER_ROOM + 4, title, body, SCATTER_HEIGHT, left=left)
 
 
 def _beside(cx: float, cy: float, width: float, d: float, dx: int, dy: int) -> Box:
@@ -386,14 +410,12 @@ def _overlap(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _labels(
-    points: Sequence[tuple[float, float, str, str]], area: Box, taken: list[Box]
-) -> list[str]:
+def _labels(points: Sequence[tuple[float, float, str]], area: Box, taken: list[Box]) -> list[str]:
     """Each point's label at the nearest place inside `area` that is clear of the boxes in
-    `taken` (markers, error bars) and of the labels placed before it; a thin line in the
-    point's colour joins a label set further off than the first ring."""
+    `taken` (markers, error bars) and of the labels placed before it; a thin grey line joins a
+    label set further off than the first ring to its point."""
     out: list[str] = []
-    for cx, cy, label, color in points:
+    for cx, cy, label in points:
         width = text_width(label) + 2
         inside = [
             b
@@ -412,7 +434,7 @@ def _labels(
         if math.dist((cx, cy), near) > 2 * RINGS[0] + 2:
             out.append(
                 f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{near[0]:.1f}" y2="{near[1]:.1f}" '
-                f'stroke="{color}" stroke-opacity="0.6"/>'
+                'class="leader"/>'
             )
         out.append(f'<text x="{box[0] + 1:.1f}" y="{box[1] + 11:.1f}">{escape(label)}</text>')
     return out
@@ -484,8 +506,9 @@ def heatmap(
     span = hi - lo or 1.0
     label_w = 12 + max((text_width(r) for r in rows), default=0)
     cell_h = 28
-    cell_w = max(48, min(96, (WIDTH - label_w) // max(len(cols), 1)))
     widths = [text_width(c) for c in cols]
+    room = max(48, (WIDTH - label_w) // max(len(cols), 1))
+    cell_w = min(room, max(96, max(widths, default=0) + 12))
     rotate = any(w > cell_w - 6 for w in widths)
     head = (max(widths, default=0) + 11) * SLANT if rotate else 24
     width = label_w + cell_w * len(cols) + 8

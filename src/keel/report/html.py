@@ -9,18 +9,20 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from keel.errors import InputError
+from keel._files import write_file
 
 STYLE = """
-body { font: 15px/1.5 system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em;
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
        color: #222; overflow-wrap: break-word; }
+p { max-width: 90ch; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 div.table { overflow-x: auto; margin: 1em 0; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #e4e4e4; text-align: left;
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #e4e4e4; text-align: left;
          vertical-align: top; }
 th { background: #f4f4f4; vertical-align: bottom; }
 th.num, td.num { text-align: right; } td.num { white-space: nowrap; }
+td:first-child { min-width: 7em; }
 td .ci { display: block; font-size: 0.8em; color: #666; }
 caption { caption-side: top; text-align: left; color: #555; }
 svg.chart { display: inline-block; vertical-align: top; margin: 1em 1em 1em 0; max-width: 100%;
@@ -29,6 +31,7 @@ svg.chart text { font: 12px system-ui, sans-serif; fill: #222; }
 svg.chart text.title { font-size: 14px; font-weight: 600; }
 svg.chart .axis { stroke: #444; } svg.chart .grid { stroke: #e8e8e8; }
 svg.chart .ref { stroke: #999; stroke-dasharray: 4 3; } svg.chart .err { stroke: #222; }
+svg.chart .leader { stroke: #777; stroke-width: 0.8; }
 pre { background: #f6f6f6; padding: 0.6em 0.8em; font-size: 0.85em; white-space: pre-wrap;
       overflow-wrap: anywhere; }
 footer { margin-top: 3em; color: #777; font-size: 0.85em; }
@@ -118,9 +121,6 @@ def page(title: str, sections: Sequence[Section], *, intro: str = "") -> str:
 
 
 def write_page(path: Path, title: str, sections: Sequence[Section], *, intro: str = "") -> Path:
-    """Write `page(...)` to `path` (UTF-8) and return the path."""
-    try:
-        path.write_text(page(title, sections, intro=intro), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write the report to {path}: {exc.strerror}") from exc
+    """Write `page(...)` to `path` (UTF-8, replaced atomically) and return the path."""
+    write_file(path, page(title, sections, intro=intro).encode(), force=True)
     return path
