@@ -488,41 +488,44 @@ class SQLiteStore:
 
 
 # -- the connection: every SQLite error becomes a keel error ---------------------------------
+@contextmanager
+def _keel_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise storage_error(path, exc) from exc
+
+
 class _Cursor(sqlite3.Cursor):
     path: Path
 
     def __next__(self) -> Any:
-        try:
+        with _keel_errors(self.path):
             return super().__next__()
-        except sqlite3.Error as exc:
-            raise storage_error(self.path, exc) from exc
 
     def fetchone(self) -> Any:
-        try:
+        with _keel_errors(self.path):
             return super().fetchone()
-        except sqlite3.Error as exc:
-            raise storage_error(self.path, exc) from exc
 
 
 class _Connection(sqlite3.Connection):
     path: Path
 
-    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
+    def _cursor(self) -> _Cursor:
         cur = self.cursor(_Cursor)
         cur.path = self.path
-        try:
+        return cur
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
+        cur = self._cursor()
+        with _keel_errors(self.path):
             cur.execute(sql, parameters)
-        except sqlite3.Error as exc:
-            raise storage_error(self.path, exc) from exc
         return cur
 
     def executemany(self, sql: str, parameters: Any, /) -> _Cursor:
-        cur = self.cursor(_Cursor)
-        cur.path = self.path
-        try:
+        cur = self._cursor()
+        with _keel_errors(self.path):
             cur.executemany(sql, parameters)
-        except sqlite3.Error as exc:
-            raise storage_error(self.path, exc) from exc
         return cur
 
 
