@@ -59,6 +59,7 @@ def test_watch_files_gate_and_html(cli: Cli, gens: Path, tmp_path: Path) -> None
     code, out, _ = cli("watch", *files, *ref, "--fail-on", "late",
                        "--html", str(tmp_path / "w.html"))  # fmt: skip
     assert code == 1 and "gen-1: entropy ratio" in out
+    assert "collapse detected at gen-1 (tail ratio" in out and doc["first_collapse"] == "gen-1"
     assert "<svg" in (tmp_path / "w.html").read_text()
     code, _, _ = cli("watch", files[0], *ref, "--fail-on", "early")
     assert code == 0

@@ -154,7 +154,8 @@ def test_simulate_bounds(here: Path, cli: Cli, args: list[str], fragment: str) -
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--trend-z", "nan"], "trend z"),
+        (["--trend-alpha", "nan"], "trend alpha"),
+        (["--trend-window", "2"], "trend window"),
         (["--precision-ratio", "nan"], "precision_ratio"),
         (["--tail-min-count", "nan"], "tail_min_count"),
         (["--seed", "-1"], "--seed -1"),

@@ -84,6 +84,21 @@ def test_self_bleu_equals_nltk_sentence_bleu_against_the_others() -> None:
     assert self_bleu(corpus_of([["same", "text", "is", "here"]] * 5)) == pytest.approx(1.0)
 
 
+def test_self_bleu_of_texts_shorter_than_its_n_grams() -> None:
+    """No 4-gram (or no 3-gram) in the whole sample: the precision is ε, as in nltk."""
+    smooth = SmoothingFunction().method1
+    for toks in ([["a", "b"], ["c", "d", "e"], ["a"]], [["a", "b"], ["a", "b", "c"]]):
+        expected = np.mean(
+            [
+                sentence_bleu(
+                    [t for j, t in enumerate(toks) if j != i], h, smoothing_function=smooth
+                )
+                for i, h in enumerate(toks)
+            ]
+        )
+        assert self_bleu(corpus_of(toks)) == pytest.approx(expected, rel=1e-9)
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.integers(3, 30), st.integers(2, 8), st.integers(0, 1000))
 def test_vendi_is_between_one_and_n(n: int, d: int, seed: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -27,6 +27,7 @@ from keel.collapse.report import write_simulation_report, write_watch_report
 from keel.collapse.simulate import LOOPS, MODELS, Loop, Model, Refit
 from keel.collapse.watch import (
     WATCH_METRICS,
+    Level,
     Thresholds,
     WatchReport,
     read_generations,
@@ -77,14 +78,18 @@ def watch_command(
         bool, typer.Option("--ledger", help="Read generations from the ledger (--db) instead.")
     ] = False,
     tail_ratio: Annotated[
-        float, typer.Option(help="Early alarm below this tail ratio when it falls significantly.")
+        float,
+        typer.Option(help="Below this tail ratio: degraded, or early collapse while it falls."),
     ] = DEFAULTS.tail_ratio,
     tail_floor: Annotated[
         float, typer.Option(help="Early alarm below this tail ratio whatever the trend.")
     ] = DEFAULTS.tail_floor,
-    trend_z: Annotated[
-        float, typer.Option(help="A fall is significant beyond this many standard errors.")
-    ] = DEFAULTS.trend_z,
+    trend_window: Annotated[
+        int, typer.Option(help="The tail ratio's slope is fitted over this many generations.")
+    ] = DEFAULTS.trend_window,
+    trend_alpha: Annotated[
+        float, typer.Option(help="A fall is significant when the slope's p-value is below this.")
+    ] = DEFAULTS.trend_alpha,
     precision_ratio: Annotated[
         float, typer.Option(help="Precision 'holds' above this.")
     ] = DEFAULTS.precision_ratio,
@@ -111,20 +116,25 @@ def watch_command(
         ),
     ] = 0,
     fail_on: Annotated[
-        str | None, typer.Option(help="Exit 1 if any generation reaches early or late collapse.")
+        str | None,
+        typer.Option(
+            help="Exit 1 if any generation reaches this level: degraded (or worse), early "
+            "(early or late collapse) or late."
+        ),
     ] = None,
     html: HtmlPath = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Measure each generation against the human reference and give a verdict per generation."""
-    if fail_on not in (None, "early", "late"):
-        raise InputError(f"--fail-on takes early or late, got {fail_on!r}")
+    if fail_on not in (None, "degraded", "early", "late"):
+        raise InputError(f"--fail-on takes degraded, early or late, got {fail_on!r}")
     if from_ledger == bool(paths):
         raise InputError("give generation files or folders, or --ledger, not both or neither")
     thresholds = Thresholds(
         tail_ratio=tail_ratio,
         tail_floor=tail_floor,
-        trend_z=trend_z,
+        trend_window=trend_window,
+        trend_alpha=trend_alpha,
         precision_ratio=precision_ratio,
         entropy_ratio=entropy_ratio,
         distinct_ratio=distinct_ratio,
@@ -159,14 +169,19 @@ def watch_command(
         for g in report.generations:
             if g.reasons:
                 out.print(f"{escape(g.name)}: {escape('; '.join(g.reasons))}")
+        if (first := report.first_collapse()) is not None:
+            out.print(
+                f"collapse detected at {escape(first.name)} "
+                f"(tail ratio {first.ratios['tail']:.3f}, {first.verdict})"
+            )
     if html is not None:
         err.print(f"report written to {escape(str(html))}")
-    if fail_on is not None and report.fails(cast(Literal["early", "late"], fail_on)):
+    if fail_on is not None and report.fails(cast(Level, fail_on)):
         raise typer.Exit(1)
 
 
 WATCH_COLUMNS = ("generation", "texts", "alpha", "distinct-2", "H1 bits", "tail kept",
-                 "tail ratio", "change", "z", "KL", "prec", "recall", "Vendi", "self-BLEU",
+                 "tail ratio", "slope", "p fall", "KL", "prec", "recall", "Vendi", "self-BLEU",
                  "verdict")  # fmt: skip
 WATCH_OPTIONAL = ("texts", "self-BLEU", "Vendi", "recall", "KL", "distinct-2", "tail kept",
                   "H1 bits", "prec")  # fmt: skip
@@ -177,7 +192,7 @@ def _watch_table(report: WatchReport) -> Table:
     rows = []
     for g in report.generations:
         m = g.metrics
-        color = {"healthy": "green", "early-collapse": "yellow"}.get(g.verdict, "red")
+        color = {"healthy": "green", "degraded": "yellow"}.get(g.verdict, "red")
         rows.append(
             [
                 escape(g.name),
@@ -185,8 +200,8 @@ def _watch_table(report: WatchReport) -> Table:
                 "" if g.alpha is None else f"{g.alpha:.2f}",
                 *(_num(v) for v in (m.distinct_2, m.entropy_1, m.tail_retention)),
                 _num(g.ratios["tail"]),
-                "-" if not math.isfinite(g.tail_change) else f"{g.tail_change:+.3f}",
-                _num(g.tail_z, 2, signed=True),
+                "-" if g.trend is None else f"{g.trend.slope:+.3f}",
+                "-" if g.trend is None else _num(g.trend.p, 2),
                 *(_num(v) for v in (m.kl_to_reference, m.precision, m.recall, m.vendi)),
                 _num(m.self_bleu),
                 f"[{color}]{g.verdict}[/]",

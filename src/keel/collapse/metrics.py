@@ -164,11 +164,11 @@ def self_bleu(corpus: Corpus, max_n: int = 4, epsilon: float = 0.1) -> float:
         gram, owner = np.divmod(pair, m)
         order = np.lexsort((-counts, gram))
         gram_s, owner_s, counts_s = gram[order], owner[order], counts[order]
-        first = np.r_[True, gram_s[1:] != gram_s[:-1]]
+        first = np.diff(gram_s, prepend=-1) != 0
         group = np.cumsum(first) - 1
         max1 = counts_s[first]
         top = owner_s[first]
-        second = ~first & np.r_[False, first[:-1]]
+        second = np.diff(first.astype(np.int8), prepend=0) == -1
         max2 = np.zeros(len(max1), dtype=np.int64)
         max2[group[second]] = counts_s[second]
         other = np.where(owner_s == top[group], max2[group], max1[group])

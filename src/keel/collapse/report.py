@@ -95,8 +95,7 @@ def watch_sections(report: WatchReport) -> list[Section]:
             *(["" if g.alpha is None else f"{g.alpha:.2f}"] if alpha else []),
             g.verdict,
             *(f"{v:.3f}" for v in g.ratios.values()),
-            f"{g.tail_change:+.3f}",
-            f"{g.tail_z:+.1f}",
+            *(("-", "-") if g.trend is None else (f"{g.trend.slope:+.3f}", f"{g.trend.p:.2g}")),
             "; ".join(g.reasons),
         ]
         for g in report.generations
@@ -109,12 +108,13 @@ def watch_sections(report: WatchReport) -> list[Section]:
             paragraph(
                 f"Each generation is compared with a human sample of the same size, both against "
                 f"an anchor of {report.anchor_texts} reference texts. Generations: {names}. "
-                f"Early collapse: tail ratio < {t.tail_ratio} and falling by more than "
-                f"{t.trend_z} standard errors since the previous generation, or tail ratio < "
-                f"{t.tail_floor}; late collapse: entropy ratio < {t.entropy_ratio} or "
-                f"distinct-2 ratio < {t.distinct_ratio}."
+                f"Early collapse: tail ratio < {t.tail_ratio} and still falling (least-squares "
+                f"slope over the last {t.trend_window} generations, one-sided p < "
+                f"{t.trend_alpha}), or tail ratio < {t.tail_floor}; degraded: tail ratio < "
+                f"{t.tail_ratio} and not falling; late collapse: entropy ratio < "
+                f"{t.entropy_ratio} or distinct-2 ratio < {t.distinct_ratio}."
             ),
-            table([*heads, "tail ratio change", "z of the change", "reasons"], rows),
+            table([*heads, "tail ratio slope", "p of a fall", "reasons"], rows),
             line_chart(
                 [
                     Series(name, x, [float(g.ratios[k]) for g in report.generations])

@@ -7,15 +7,36 @@ measured against the anchor, and the verdict reads the ratios generation / human
 
 - ``late-collapse``: diversity collapsed, unigram entropy ratio < `entropy_ratio` or distinct-2
   ratio < `distinct_ratio` (Shumailov et al. 2024, late stage: outputs homogenise);
-- ``early-collapse``: the tail is being lost (`keel.collapse.metrics.tail_types`: the rare
-  reference types that a same-size human sample reliably contains). Collapse is a process, not
-  a level: a fresh human share α keeps the tail at a stable level below 1, pure self-training
-  keeps lowering it. So the alarm is a tail ratio below `tail_ratio` that **fell significantly**
-  since the previous generation (by more than `trend_z` standard errors of the change; the
-  first generation is compared with a human sample, ratio 1), or a tail ratio below the hard
-  floor `tail_floor` whatever the trend. k-NN precision is reported with it: the early stage
-  is tail loss while precision holds (ratio ≥ `precision_ratio`);
+- ``early-collapse`` (collapsing): the tail is being lost (`keel.collapse.metrics.tail_types`:
+  the rare reference types that a same-size human sample reliably contains). Collapse is a
+  process, not a level: a fresh human share α keeps the tail at a stable level below 1, pure
+  self-training keeps lowering it. So the alarm is a tail ratio below `tail_ratio` that is
+  **still falling**: the least-squares slope of the tail ratio over the last `trend_window`
+  generations is significantly negative (`tail_trend`, one-sided p < `trend_alpha`); or a tail
+  ratio below the hard floor `tail_floor` whatever the trend. k-NN precision is reported with
+  it: the early stage is tail loss while precision holds (ratio ≥ `precision_ratio`);
+- ``degraded`` (degraded but stable): a tail ratio below `tail_ratio` that is not falling
+  significantly, a plateau below the human level (the lasting cost of a loop with fresh human
+  data at its fixed point);
 - ``healthy`` otherwise.
+
+The trend test (`tail_trend`) is the t test of a least-squares slope (Student 1908; Draper &
+Smith, *Applied Regression Analysis*, 3rd ed. 1998, §1.4 and §3.2). Over the window's n
+generations x = 0 … n − 1 with tail ratios r and their binomial standard errors s:
+
+    b = Σ (x − x̄)(r − r̄) / Sxx,   Sxx = Σ (x − x̄)²
+    σ̂² = max(RSS / (n − 2), mean(s²)),   RSS = Σ (r − r̄ − b(x − x̄))²
+    t = b / √(σ̂² / Sxx),   p = P(T ≤ t),  T ~ Student's t with n − 2 degrees of freedom.
+
+The residual variance of the line holds every noise of the series, the sampling noise and
+the retraining noise of each new model alike (the binomial standard error knows only the
+first); it is floored at the sampling variance, which every series has (the floor can only
+lower |t|). For a flat series with independent noise of any variance p is uniform, so the at
+most 9 tests of a watch over the human start and 10 generations give a false alarm with
+probability ≤ 9 · `trend_alpha` = 4.5% (Bonferroni; Dunn 1961). A single dip fits a line
+badly, so it raises RSS rather than the slope's significance: one bad generation on a plateau
+is not a decline. benchmarks/bench_watch.py measures the false-alarm rate and the detection
+generation by simulation.
 
 Reported beside the verdict, not used by it: the singletons' retention ratio (sampling noise
 dominates it). docs/collapse.md derives the defaults from the branching-process theory.
@@ -30,14 +51,16 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from scipy import stats
 
 from keel import jsonl
 from keel.collapse.embed import Embedder
 from keel.collapse.metrics import CollapseMetrics, MetricsConfig, Reference, measure
 from keel.errors import ConfigError, InputError
 
-Verdict = Literal["healthy", "early-collapse", "late-collapse"]
-VERDICTS: tuple[Verdict, ...] = ("healthy", "early-collapse", "late-collapse")
+Verdict = Literal["healthy", "degraded", "early-collapse", "late-collapse"]
+VERDICTS: tuple[Verdict, ...] = ("healthy", "degraded", "early-collapse", "late-collapse")
+Level = Literal["degraded", "early", "late"]
 HUMAN_ORIGINS = frozenset({"human", "expert"})
 WATCH_METRICS = MetricsConfig(bleu_sample=300, embed_sample=500)
 """The watch's metric settings, the same for the loop, the demo and `keel watch`: self-BLEU on
@@ -49,11 +72,13 @@ class Thresholds:
     """Alarm levels on the ratios generation / same-size human sample (docs/collapse.md)."""
 
     tail_ratio: float = 0.8
-    """Early alarm when the tail ratio is below this and falling significantly."""
+    """Below this the tail is degraded, and collapsing (early alarm) while falling significantly."""
     tail_floor: float = 0.5
     """Early alarm when the tail ratio is below this, whatever the trend."""
-    trend_z: float = 2.58
-    """A fall is significant when the change is below -trend_z standard errors."""
+    trend_window: int = 5
+    """Generations (the latest ones) the tail ratio's slope is fitted over."""
+    trend_alpha: float = 0.005
+    """A fall is significant when the slope's one-sided p-value is below this."""
     precision_ratio: float = 0.8
     entropy_ratio: float = 0.9
     distinct_ratio: float = 0.7
@@ -64,8 +89,10 @@ class Thresholds:
                 f"need 0 ≤ tail floor ≤ tail ratio, got floor {self.tail_floor} "
                 f"and ratio {self.tail_ratio}"
             )
-        if not self.trend_z >= 0:
-            raise ConfigError(f"the trend z must be ≥ 0, got {self.trend_z}")
+        if not self.trend_window >= 3:
+            raise ConfigError(f"the trend window must be ≥ 3 generations, got {self.trend_window}")
+        if not 0 < self.trend_alpha < 0.5:
+            raise ConfigError(f"the trend alpha must be in (0, 0.5), got {self.trend_alpha}")
         for name in ("precision_ratio", "entropy_ratio", "distinct_ratio"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be ≥ 0, got {getattr(self, name)}")
@@ -89,6 +116,23 @@ class Generation:
 
 
 @dataclass(frozen=True, slots=True)
+class Trend:
+    """The tail ratio's least-squares slope over the latest generations and its t test."""
+
+    generations: int
+    slope: float
+    """Change of the tail ratio per generation."""
+    se: float
+    t: float
+    p: float
+    """One-sided p-value of a fall, P(T ≤ t) for Student's t with generations − 2 df."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"generations": self.generations, "slope": self.slope, "se": self.se,
+                "t": self.t, "p": self.p}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationReport:
     """One generation's metrics, its same-size human baseline, the ratios and the verdict."""
 
@@ -100,11 +144,9 @@ class GenerationReport:
     verdict: Verdict
     reasons: tuple[str, ...]
     tail_se: float
-    """Standard error of the tail ratio (`tail_ratio_se`)."""
-    tail_change: float
-    """Tail ratio minus the previous generation's (the first: minus 1, a human sample's)."""
-    tail_z: float
-    """tail_change / its standard error; below -trend_z is a significant fall."""
+    """Standard error of the tail ratio (`tail_ratio_se`), sampling noise only."""
+    trend: Trend | None
+    """The tail ratio's slope over this and the previous generations (`tail_trend`)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -114,8 +156,7 @@ class GenerationReport:
             "reasons": list(self.reasons),
             "ratios": {k: _finite(v) for k, v in self.ratios.items()},
             "tail_se": _finite(self.tail_se),
-            "tail_change": _finite(self.tail_change),
-            "tail_z": _finite(self.tail_z),
+            "trend": None if self.trend is None else self.trend.to_json(),
             "metrics": {k: _finite(v) for k, v in self.metrics.to_dict().items()},
             "baseline": {k: _finite(v) for k, v in self.baseline.to_dict().items()},
         }
@@ -133,10 +174,15 @@ class WatchReport:
     def worst(self) -> Verdict:
         return max((g.verdict for g in self.generations), key=VERDICTS.index, default="healthy")
 
-    def fails(self, level: Literal["early", "late"]) -> bool:
-        """Whether any generation reached `level` (early includes late)."""
-        floor = VERDICTS.index("early-collapse" if level == "early" else "late-collapse")
-        return VERDICTS.index(self.worst()) >= floor
+    def fails(self, level: Level) -> bool:
+        """Whether any generation reached `level` (each level includes the worse ones: degraded
+        includes early and late collapse, early includes late)."""
+        floor = {"degraded": "degraded", "early": "early-collapse", "late": "late-collapse"}
+        return VERDICTS.index(self.worst()) >= VERDICTS.index(floor[level])
+
+    def first_collapse(self) -> GenerationReport | None:
+        """The first generation flagged early or late collapse: when the watch detected it."""
+        return next((g for g in self.generations if g.verdict.endswith("collapse")), None)
 
     def to_json(self) -> dict[str, object]:
         t = self.thresholds
@@ -144,7 +190,8 @@ class WatchReport:
             "thresholds": {
                 "tail_ratio": t.tail_ratio,
                 "tail_floor": t.tail_floor,
-                "trend_z": t.trend_z,
+                "trend_window": t.trend_window,
+                "trend_alpha": t.trend_alpha,
                 "precision_ratio": t.precision_ratio,
                 "entropy_ratio": t.entropy_ratio,
                 "distinct_ratio": t.distinct_ratio,
@@ -152,6 +199,7 @@ class WatchReport:
             "anchor_texts": self.anchor_texts,
             "holdout_texts": self.holdout_texts,
             "worst": self.worst(),
+            "first_collapse": None if (g := self.first_collapse()) is None else g.name,
             "generations": [g.to_json() for g in self.generations],
         }
 
@@ -181,10 +229,39 @@ def tail_ratio_se(kept: float, human: float, types: int) -> float:
     return math.sqrt(kept * (1 - kept) / types + r * r * human * (1 - human) / types) / human
 
 
+def tail_trend(
+    ratios: Sequence[float], ses: Sequence[float], window: int | None = None
+) -> Trend | None:
+    """Least-squares slope of `ratios` (consecutive generations; only the last `window` when
+    given) and its one-sided t test.
+
+    b = Σ(x − x̄)(r − r̄)/Sxx; σ̂² = max(RSS/(n − 2), mean s²) with s = `ses`, the residual
+    variance of the line (all the series' noise, retraining included) floored at the sampling
+    variance; t = b/√(σ̂²/Sxx); p = P(T ≤ t), T ~ Student's t with n − 2 df (Draper & Smith
+    1998, §1.4, §3.2). None for fewer than 3 generations, a non-finite value or no variance.
+    """
+    start = 0 if window is None else max(0, len(ratios) - window)
+    r = np.asarray(ratios[start:], dtype=np.float64)
+    s = np.asarray(ses[start:], dtype=np.float64)
+    n = len(r)
+    if n < 3 or not (np.isfinite(r).all() and np.isfinite(s).all()):
+        return None
+    x = np.arange(n) - (n - 1) / 2
+    sxx = float(x @ x)
+    slope = float(x @ r) / sxx
+    residuals = r - r.mean() - slope * x
+    variance = max(float(residuals @ residuals) / (n - 2), float(np.mean(s * s)))
+    se = math.sqrt(variance / sxx)
+    if not se > 0:
+        return None
+    t = slope / se
+    return Trend(n, slope, se, t, float(stats.t.cdf(t, n - 2)))
+
+
 def verdict(
-    ratios: dict[str, float], tail_z: float, t: Thresholds
+    ratios: dict[str, float], trend: Trend | None, t: Thresholds
 ) -> tuple[Verdict, tuple[str, ...]]:
-    """The verdict and its reasons from the ratios and the tail change's z (NaN never alarms)."""
+    """The verdict and its reasons from the ratios and the tail trend (NaN never alarms)."""
     late = [
         f"{name} ratio {ratios[name]:.2f} < {limit}"
         for name, limit in (("entropy", t.entropy_ratio), ("distinct_2", t.distinct_ratio))
@@ -193,10 +270,21 @@ def verdict(
     if late:
         return "late-collapse", tuple(late)
     tail = ratios["tail"]
+    falling = trend is not None and trend.p < t.trend_alpha
+    slope = (
+        "too few generations for a trend"
+        if trend is None
+        else f"slope {trend.slope:+.3f} a generation over {trend.generations} generations, "
+        f"t {trend.t:.1f}, p {trend.p:.2g} {'<' if falling else '≥'} {t.trend_alpha}"
+    )
     if tail < t.tail_floor:
         why = f"tail ratio {tail:.2f} < floor {t.tail_floor}"
-    elif tail < t.tail_ratio and tail_z < -t.trend_z:
-        why = f"tail ratio {tail:.2f} < {t.tail_ratio} and falling (z {tail_z:.1f} < -{t.trend_z})"
+    elif tail < t.tail_ratio and falling:
+        why = f"tail ratio {tail:.2f} < {t.tail_ratio} and falling: {slope}"
+    elif tail < t.tail_ratio:
+        return "degraded", (
+            f"tail ratio {tail:.2f} < {t.tail_ratio}, not falling significantly: {slope}",
+        )
     else:
         return "healthy", ()
     held = not ratios["precision"] < t.precision_ratio
@@ -240,7 +328,7 @@ class Watcher:
         return cls(anchor, holdout, thresholds or Thresholds(), rng)
 
     def add(self, gen: Generation) -> GenerationReport:
-        """Measure `gen` and a same-size human baseline; the trend compares with the last one."""
+        """Measure `gen` and a same-size human baseline; the trend spans the latest reports."""
         if not gen.texts:
             raise InputError(f"generation {gen.name} has no texts")
         rng, holdout = self.rng, self.holdout
@@ -250,16 +338,13 @@ class Watcher:
         m, b = measure(mine, self.anchor), measure(human, self.anchor)
         ratios = {k: _ratio(getattr(m, f), getattr(b, f)) for k, f in RATIOS.items()}
         se = tail_ratio_se(m.tail_retention, b.tail_retention, m.tail_types)
-        if self.reports:
-            before, se_before = self.reports[-1].ratios["tail"], self.reports[-1].tail_se
-        else:
-            before = 1.0
-            se_before = tail_ratio_se(b.tail_retention, b.tail_retention, b.tail_types)
-        change = ratios["tail"] - before
-        spread = math.hypot(se, se_before)
-        z = change / spread if spread > 0 else float("nan")
-        v, reasons = verdict(ratios, z, self.thresholds)
-        report = GenerationReport(gen.name, gen.alpha, m, b, ratios, v, reasons, se, change, z)
+        trend = tail_trend(
+            [*(g.ratios["tail"] for g in self.reports), ratios["tail"]],
+            [*(g.tail_se for g in self.reports), se],
+            self.thresholds.trend_window,
+        )
+        v, reasons = verdict(ratios, trend, self.thresholds)
+        report = GenerationReport(gen.name, gen.alpha, m, b, ratios, v, reasons, se, trend)
         self.reports.append(report)
         return report
 

@@ -141,6 +141,12 @@ def summary(arms: Sequence[LoopResult]) -> list[str]:
     out = []
     for a in arms:
         first, last = a.generations[1].watch, a.generations[-1].watch
+        alarm = a.watch.first_collapse()
+        flagged = (
+            "collapse never flagged"
+            if alarm is None
+            else f"collapse first flagged at {alarm.name}, tail {alarm.ratios['tail']:.0%}"
+        )
         out.append(
             f"{a.config.name}: after {a.generations[-1].generation} generations the data keeps "
             f"{last.ratios['tail']:.0%} of the human tail (generation 1: "
@@ -148,7 +154,7 @@ def summary(arms: Sequence[LoopResult]) -> list[str]:
             f"{vocabulary(a.generations[-1]):.0%} of a same-size human sample's; unigram "
             f"entropy {last.ratios['entropy']:.0%} of human text; JS divergence to the human "
             f"reference {last.metrics.js_to_reference:.3f} (generation 1: "
-            f"{first.metrics.js_to_reference:.3f}); watch verdict: {last.verdict}."
+            f"{first.metrics.js_to_reference:.3f}); watch verdict: {last.verdict} ({flagged})."
         )
     if len(arms) > 1:
         base, best = arms[0], arms[-1]
