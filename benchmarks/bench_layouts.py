@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench_ledger import make_corpus
-from keel.ledger.ingest import Defaults, FieldMap, RowBuilder, read_rows
+from keel._input import read_rows
+from keel.ledger.ingest import INGEST_FIELDS, Defaults, RowBuilder
 from keel.ledger.sqlite import _SCHEMA
 from keel.ledger.store import key_of
 
@@ -47,7 +48,7 @@ class Layout:
 
 
 def build_rows(corpus: Path) -> Rows:
-    builder = RowBuilder(FieldMap(), Defaults(origin="human"))
+    builder = RowBuilder(INGEST_FIELDS, Defaults(origin="human"))
     rows = Rows([], [], [], [])
     for i, (_, _, r) in enumerate(read_rows(corpus, "jsonl")):
         p = builder.build(r, "")

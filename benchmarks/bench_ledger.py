@@ -63,9 +63,10 @@ def make_corpus(path: Path, n: int, seed: int = 0) -> None:
 
 
 def phase_floor(corpus: Path, work: Path) -> dict[str, float]:
-    from keel.ledger.ingest import Defaults, FieldMap, RowBuilder, read_rows
+    from keel._input import read_rows
+    from keel.ledger.ingest import INGEST_FIELDS, Defaults, RowBuilder
 
-    builder = RowBuilder(FieldMap(), Defaults(origin="human"))
+    builder = RowBuilder(INGEST_FIELDS, Defaults(origin="human"))
     rows = [(builder.build(r, "").entry,) for _, _, r in read_rows(corpus, "jsonl")]
     db = sqlite3.connect(work / "floor.db", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")

@@ -83,7 +83,12 @@ def real_text() -> str:
     )
     for name, cfg in runs:
         texts = simulate(cfg, keep_texts=True).texts
-        gens = [Generation(f"gen-{g}", tuple(t)) for g, t in enumerate(texts)]
+        # As `keel simulate --write-texts` + `keel watch` see them (one text a line, blank
+        # lines dropped), so that the curves are the page's table, seed 0, exactly.
+        as_read = (
+            tuple(s for t in ts for ln in t.splitlines() if (s := ln.strip())) for ts in texts
+        )
+        gens = [Generation(f"gen-{g}", ts) for g, ts in enumerate(as_read)]
         report = watch(gens, human)
         ratios = [g.ratios["tail"] for g in report.generations]
         lines.append(Series(name, list(range(len(ratios))), ratios))

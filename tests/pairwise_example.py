@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from keel.judges import PairColumns
+from keel.judges import PAIR_FIELDS
 
 EXAMPLE = Path(__file__).parent / "judges" / "data" / "pairwise_example.csv"
 HEADER = ("question", "grader", "grader_model", "answer_1", "answer_2", "choice",
@@ -30,10 +30,10 @@ QUESTIONS = (
     ("q12", ("llama-3-70b", 90), ("gpt-4o", 60), "a", False),
 )
 JUDGES = (("judge-g", "gpt-4o"), ("judge-l", "llama-3-70b"))
-COLUMNS = PairColumns(item="question", judge="grader", first="answer_1", second="answer_2",
-                      decision="choice", gold="human_choice", first_length="words_1",
-                      second_length="words_2", first_producer="model_1",
-                      second_producer="model_2", judge_model="grader_model")  # fmt: skip
+FIELDS = PAIR_FIELDS.map(item="question", judge="grader", first="answer_1", second="answer_2",
+                         decision="choice", gold="human_choice", first_length="words_1",
+                         second_length="words_2", first_producer="model_1",
+                         second_producer="model_2", judge_model="grader_model")  # fmt: skip
 
 
 def _choice(judge_model: str, first: tuple[str, str, int], second: tuple[str, str, int],

@@ -1,8 +1,25 @@
-"""The one exception hierarchy of keel; every message says what was wrong, where, and what to do."""
+"""The one exception hierarchy of keel; every message says what was wrong, where, and what to do.
+
+Each class has one exit code, and each code one meaning (the table in README.md)::
+
+    KeelError                    1  reserved: only a gate (`--fail-on`) exits 1; never raised itself
+    ├── InputError               2  bad input: a file, flag, id, or a step not done yet
+    │   └── NotFoundError        2
+    ├── ConfigError              2
+    ├── VerificationError        3  stored or given data does not check out
+    ├── RedactedError            4
+    ├── StorageError             5
+    │   └── ErasurePendingError  5
+    └── ServiceError             6  a served model or the user's train_command failed
+"""
 
 
 class KeelError(Exception):
-    """Base of every error keel raises on purpose; the CLI prints its message, not a traceback."""
+    """Base of every error keel raises on purpose; the CLI prints its message, not a traceback.
+
+    keel raises only its subclasses: exit code 1 belongs to gates, checks that ran and failed
+    (`keel watch --fail-on`), so a script can tell "the data failed the gate" from "keel could
+    not run"."""
 
     exit_code = 1
 
@@ -45,3 +62,11 @@ class StorageError(KeelError):
 class ErasurePendingError(StorageError):
     """A redaction is committed but the erased bytes may remain in the database's files until
     another process lets go; the next keel command on the ledger finishes the erasure."""
+
+
+class ServiceError(KeelError):
+    """An outside service keel depends on (a served model or judge behind an OpenAI-compatible
+    API, the user's `train_command`) is unreachable, failed, or answered something unusable;
+    the message says what to check, and a re-run resumes where this one stopped."""
+
+    exit_code = 6

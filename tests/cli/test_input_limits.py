@@ -38,7 +38,7 @@ def test_two_columns_of_one_name_are_refused(
 ) -> None:
     if suffix == ".csv":
         Path("dup.csv").write_text("human,a,a\nyes,yes,no\nno,no,no\n")
-        expected = "dup.csv: columns 2 and 3 are both named 'a'"
+        expected = "dup.csv:1: columns 2 and 3 are both named 'a'"
     else:  # JSON objects cannot repeat a key, but arrays in cells are no labels
         Path("dup.jsonl").write_text('{"human": true, "a": [1]}\n{"human": false, "a": [0]}\n')
         expected = "dup.jsonl column a"

@@ -34,7 +34,7 @@ from keel.text import load_fortunes
 def watched_run(human: list[str], **loop: object) -> list[GenerationReport]:
     """Generations of a seeded n-gram loop on `human`, watched against the same corpus (the
     watch's anchor and the simulator's reference half coincide: same seed, same split)."""
-    cfg = Simulation(model="ngram", generations=4, repetitions=1, samples=3000,
+    cfg = Simulation(model="ngram", generations=10, repetitions=1, samples=3000,
                      corpus=tuple(human), **loop)  # type: ignore[arg-type]  # fmt: skip
     _, texts = simulate_ngram(cfg, np.random.default_rng(0), lambda a, b: None, keep_texts=True)
     return list(
@@ -44,15 +44,18 @@ def watched_run(human: list[str], **loop: object) -> list[GenerationReport]:
 
 @pytest.mark.slow
 def test_self_training_is_flagged_and_fresh_data_is_not() -> None:
-    """The real-text demonstration of docs/collapse.md (seed 0), first four generations."""
+    """The real-text demonstration of docs/collapse.md (seed 0), ten generations: pure
+    self-training is flagged from generation 3 on and never cleared; the α = 0.2 loop may be
+    flagged while it falls to its fixed point, and is read as a plateau once it is there."""
     human = load_fortunes()
     replace = watched_run(human)
     fresh = watched_run(human, loop="fresh", alpha=0.2)
-    assert [g.verdict for g in replace] == ["healthy"] * 3 + ["early-collapse"] * 2
-    assert [g.verdict for g in fresh][-1] == "degraded"  # settling below 0.8, not falling
-    assert not any(g.verdict.endswith("collapse") for g in fresh)
+    assert [g.verdict for g in replace][3:] == ["early-collapse"] * 8
     assert all(g.trend and g.trend.p < Thresholds().trend_alpha for g in replace[3:])  # falling
-    assert fresh[-1].ratios["tail"] > replace[-1].ratios["tail"] + 0.1
+    assert not any(g.verdict.endswith("collapse") for g in fresh[-5:])
+    assert fresh[-1].verdict == "degraded"  # settled below 0.8, not falling
+    assert not any(g.verdict == "late-collapse" for g in replace + fresh)
+    assert fresh[-1].ratios["tail"] > replace[-1].ratios["tail"] + 0.3
 
 
 def test_verdict_rules() -> None:

@@ -16,14 +16,13 @@ from keel.experts import (
     Decision,
     ReviewItem,
     SimulatedPanel,
-    Snapshot,
     Truth,
     choose_for_review,
     decision_verdicts,
     review_generation,
     uncertainty,
 )
-from keel.ledger import Ledger
+from keel.ledger import Ledger, Snapshot
 from keel.records import EntryId, entry_bytes, entry_id, text_record, verdict
 from mix_scenario import build
 

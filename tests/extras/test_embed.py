@@ -10,7 +10,8 @@ import pytest
 
 from extra_modules import need
 from keel.collapse.embed import embedder
-from keel.collapse.metrics import MetricsConfig, Reference, measure
+from keel.collapse.metrics import Reference, measure
+from keel.collapse.settings import MetricsConfig
 from keel.text import load_fortunes
 
 pytestmark = pytest.mark.extra

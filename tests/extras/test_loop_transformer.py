@@ -37,6 +37,6 @@ def test_a_transformer_loop_runs_and_resumes(tmp_path: Path) -> None:
     result = run_loop(load_config(path))  # retrains: the digest must match the logged run
     assert result.generations[1].records > 150
     with Ledger.open(tmp_path / "keel.db", create=False) as led:
-        runs = [led.at(i).entry for i in led.store.entries_of_kind("run")]
+        runs = [loc.entry for loc in led.entries("run")]
     assert len(runs) == 1 and isinstance(runs[0], Run)
     assert runs[0].model == "small-transformer/gen-1" and runs[0].config["kind"] == "transformer"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keel.judges import Columns, JudgeTable, read_judge_table
+from keel.judges import JUDGE_FIELDS, JudgeTable, read_judge_table
 
 TRIVIAQA = (
     Path(__file__).resolve().parents[2]
@@ -17,12 +17,8 @@ TRIVIAQA = (
     / "triviaqa-judges"
     / "judges_with_human_labels.csv"
 )
-TRIVIAQA_COLUMNS = Columns(
-    human="HumanJudgement",
-    category="model",
-    subject="model",
-    group="model",
-    explicit=frozenset({"human", "category", "subject", "group"}),
+TRIVIAQA_FIELDS = JUDGE_FIELDS.map(
+    human="HumanJudgement", category="model", subject="model", group="model"
 )
 
 
@@ -35,7 +31,7 @@ def triviaqa_path() -> Path:
 
 @pytest.fixture(scope="session")
 def triviaqa(triviaqa_path: Path) -> JudgeTable:
-    return read_judge_table([triviaqa_path], TRIVIAQA_COLUMNS)
+    return read_judge_table([triviaqa_path], TRIVIAQA_FIELDS)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 
 import pairwise_example
 from keel.errors import InputError
-from keel.judges import PairColumns, audit_pairwise, read_pairwise
+from keel.judges import PAIR_FIELDS, audit_pairwise, read_pairwise
 
 ROWS = [
     # item, judge, first, second, decision, gold, first_length, second_length, producers
@@ -94,7 +94,7 @@ def loop_figures(rows: list[dict[str, str]]) -> dict[str, float]:
 
 
 def test_example_figures_match_a_loop_over_the_rows(example: Path) -> None:
-    profiles = audit_pairwise(read_pairwise([example], pairwise_example.COLUMNS), n_resamples=200)
+    profiles = audit_pairwise(read_pairwise([example], pairwise_example.FIELDS), n_resamples=200)
     with example.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [p.judge for p in profiles] == ["judge-g", "judge-l"]
@@ -118,8 +118,7 @@ def test_example_file_for_the_docs_is_what_the_fixture_writes(example: Path) -> 
 
 
 def test_explicit_optional_column_must_exist(example: Path) -> None:
-    cols = PairColumns(item="question", judge="grader", first="answer_1", second="answer_2",
-                       decision="choice", gold="human_choice", first_length="nope",
-                       explicit=frozenset({"first_length"}))  # fmt: skip
+    cols = PAIR_FIELDS.map(item="question", judge="grader", first="answer_1", second="answer_2",
+                           decision="choice", gold="human_choice", first_length="nope")  # fmt: skip
     with pytest.raises(InputError, match="no column 'nope'"):
         read_pairwise([example], cols)

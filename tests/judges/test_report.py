@@ -35,6 +35,6 @@ def test_report_shows_ranking_agreement_between_judges(triviaqa: JudgeTable) -> 
 
 
 def test_pairwise_report_has_a_chart_per_figure(tmp_path: Path) -> None:
-    rows = read_pairwise([pairwise_example.write(tmp_path / "p.csv")], pairwise_example.COLUMNS)
+    rows = read_pairwise([pairwise_example.write(tmp_path / "p.csv")], pairwise_example.FIELDS)
     html = pairwise_report(audit_pairwise(rows, n_resamples=20), source="p.csv")
     assert html.count("<svg") == 5 and "self-preferring" in html

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from keel.errors import InputError
-from keel.judges import Columns, JudgeTable, parse_labels, read_judge_table
+from keel.judges import JUDGE_FIELDS, JudgeTable, parse_labels, read_judge_table
 
 
 def write_csv(path: Path, text: str) -> Path:
@@ -38,7 +38,7 @@ def test_wide_auto_judges_skip_text_columns(triviaqa: JudgeTable) -> None:
 
 def test_composite_item_ids_group_repeats(tmp_path: Path) -> None:
     f = write_csv(tmp_path / "w.csv", "q,m,human,a\n1,x,1,1\n1,y,0,0\n1,x,1,0\n")
-    t = read_judge_table([f], Columns(item=("q", "m")))
+    t = read_judge_table([f], JUDGE_FIELDS.map(item=("q", "m")))
     assert t.items == ("1 / x", "1 / y")
     assert t.n_runs == 2
     np.testing.assert_array_equal(t.verdicts[0], [[1, 0], [0, np.nan]])
@@ -52,7 +52,7 @@ def test_long_jsonl_with_runs_scores_and_categories(tmp_path: Path) -> None:
     ]
     f = tmp_path / "l.jsonl"
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    t = read_judge_table([f], Columns(threshold=0.5), layout="long")
+    t = read_judge_table([f], layout="long", threshold=0.5)
     assert t.categories == ("c", "d")
     np.testing.assert_array_equal(t.verdicts[0], [[1, 0], [np.nan, np.nan]])
     assert t.scores is not None and t.scores[0, 0, 0] == 0.9
@@ -93,7 +93,7 @@ def test_scores_need_a_threshold() -> None:
 def test_malformed_cell_names_file_row_and_column(tmp_path: Path) -> None:
     f = write_csv(tmp_path / "bad.csv", "human,a\nyes,pass\nno,maybe\n")
     with pytest.raises(InputError, match=r"bad.csv column a row 2: maybe is not a label"):
-        read_judge_table([f], Columns(judges=("a",)))
+        read_judge_table([f], JUDGE_FIELDS.map(judges=("a",)))
 
 
 def test_conflicting_human_labels_and_duplicate_verdicts(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_conflicting_human_labels_and_duplicate_verdicts(tmp_path: Path) -> None
 def test_missing_columns_and_files(tmp_path: Path) -> None:
     f = write_csv(tmp_path / "w.csv", "human,a\n1,1\n")
     with pytest.raises(InputError, match="no column 'zz'"):
-        read_judge_table([f], Columns(judges=("zz",)))
+        read_judge_table([f], JUDGE_FIELDS.map(judges=("zz",)))
     with pytest.raises(InputError, match="no such file"):
         read_judge_table([tmp_path / "nope.csv"])
     bad = tmp_path / "x.jsonl"
@@ -135,23 +135,21 @@ def test_human_confidence_and_metadata_columns_are_no_default_judges(tmp_path: P
         "Human-Eval,Human-Eval_Confidence,judgeConfidence,a,question\n"
         "True,True,1,yes,why?\nFalse,True,0,no,how?\nTrue,False,1,yes,who?\n",
     )
-    t = read_judge_table([f], Columns(human="Human-Eval", explicit=frozenset({"human"})))
+    t = read_judge_table([f], JUDGE_FIELDS.map(human="Human-Eval"))
     assert t.judges == ("a",)
     assert t.excluded_columns == ("Human-Eval_Confidence", "judgeConfidence")
     assert t.skipped_columns == ("question",)
     scores = write_csv(
         tmp_path / "s.csv", "human,a,p_confidence,latency_ms\n1,0.9,0.3,120\n0,0.2,0.8,95\n"
     )
-    assert read_judge_table([scores], Columns(threshold=0.5)).judges == ("a",)
-    told = Columns(
-        judges=("a", "judgeConfidence"), human="Human-Eval", explicit=frozenset({"human"})
-    )
+    assert read_judge_table([scores], threshold=0.5).judges == ("a",)
+    told = JUDGE_FIELDS.map(judges=("a", "judgeConfidence"), human="Human-Eval")
     assert read_judge_table([f], told).judges == ("a", "judgeConfidence")
 
 
 def test_fully_blank_rows_are_counted_as_blank_not_as_missing_verdicts(tmp_path: Path) -> None:
     f = write_csv(tmp_path / "w.csv", "id,human,a,b\nq1,yes,yes,no\n,,,\nq2,no,no,\n , ,,\n")
-    t = read_judge_table([f], Columns(item=("id",)))
+    t = read_judge_table([f], JUDGE_FIELDS.map(item=("id",)))
     assert t.items == ("q1", "q2")
     assert t.blank_rows == 2
     assert t.missing is not None and t.missing.tolist() == [0, 1]
@@ -159,7 +157,7 @@ def test_fully_blank_rows_are_counted_as_blank_not_as_missing_verdicts(tmp_path:
     assert numbered.items == ("1", "3")
     bad = write_csv(tmp_path / "bad.csv", "human,a\nyes,yes\n,\nno,maybe\n")
     with pytest.raises(InputError, match=r"bad.csv column a row 3: maybe is not a label"):
-        read_judge_table([bad], Columns(judges=("a",)))
+        read_judge_table([bad], JUDGE_FIELDS.map(judges=("a",)))
     long = write_csv(tmp_path / "l.csv", "item,judge,verdict,human\nx,j,1,1\n,,,\ny,j,0,0\n")
     lt = read_judge_table([long], layout="long")
     assert lt.items == ("x", "y") and lt.blank_rows == 1
@@ -167,7 +165,7 @@ def test_fully_blank_rows_are_counted_as_blank_not_as_missing_verdicts(tmp_path:
 
 def test_group_column_is_read_per_item(tmp_path: Path) -> None:
     f = write_csv(tmp_path / "w.csv", "model,human,a\nm2,yes,yes\nm1,no,no\nm2,no,yes\n")
-    t = read_judge_table([f], Columns(group="model", explicit=frozenset({"group"})))
+    t = read_judge_table([f], JUDGE_FIELDS.map(group="model"))
     assert t.judges == ("a",)
     assert t.groups == ("m1", "m2") and t.group_by == "model"
     assert t.group is not None and t.group.tolist() == [1, 0, 1]

@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keel.ledger.log as log_module
+from keel._input import detect_format
 from keel.errors import InputError, NotFoundError
-from keel.ledger import Defaults, FieldMap, Ledger, ingest
-from keel.ledger.ingest import RowBuilder, detect_format
+from keel.ledger import INGEST_FIELDS, Defaults, Ledger, ingest
+from keel.ledger.ingest import RowBuilder
 from keel.records import (
     JSON,
     ORIGINS,
@@ -121,7 +122,7 @@ def test_row_builder_equals_text_record(
     text: str, case: tuple[dict[str, Any], Defaults, dict[str, Any]]
 ) -> None:
     row, defaults, want = case
-    pending = RowBuilder(FieldMap(), defaults).build({**row, "text": text}, "f.jsonl:1")
+    pending = RowBuilder(INGEST_FIELDS, defaults).build({**row, "text": text}, "f.jsonl:1")
     record, data = text_record(text, **want)
     assert pending.entry == entry_bytes(record)
     assert pending.payload == data
@@ -137,21 +138,23 @@ def test_row_builder_equals_json_record(
     value: JSON, case: tuple[dict[str, Any], Defaults, dict[str, Any]]
 ) -> None:
     row, defaults, want = case
-    pending = RowBuilder(FieldMap(json="doc"), defaults).build({**row, "doc": value}, "f:1")
+    pending = RowBuilder(INGEST_FIELDS.map(json="doc"), defaults).build(
+        {**row, "doc": value}, "f:1"
+    )
     record, data = json_record(value, **want)
     assert pending.entry == entry_bytes(record)
     assert pending.payload == data
 
 
 def test_row_builder_empty_tags_like_text_record() -> None:
-    pending = RowBuilder(FieldMap(), Defaults()).build(
+    pending = RowBuilder(INGEST_FIELDS, Defaults()).build(
         {"text": "t", "origin": "human", "tags": {}}, "f:1"
     )
     assert pending.entry == entry_bytes(text_record("t", "human", tags={})[0])
 
 
 def test_row_builder_normalises_producer_objects() -> None:
-    b = RowBuilder(FieldMap(), Defaults())
+    b = RowBuilder(INGEST_FIELDS, Defaults())
     pending = b.build(
         {"text": "t", "origin": "human", "producer": {"model": "m", "version": None, "params": {}}},
         "f:1",
@@ -161,7 +164,7 @@ def test_row_builder_normalises_producer_objects() -> None:
 
 def test_row_builder_rejects_bad_default_origin() -> None:
     with pytest.raises(InputError, match="--origin"):
-        RowBuilder(FieldMap(), Defaults(origin="robot"))
+        RowBuilder(INGEST_FIELDS, Defaults(origin="robot"))
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -273,7 +276,7 @@ def test_field_mapping(tmp_path: Path, ledger: Ledger) -> None:
          "meta": r["tags"], "text": "decoy", "origin": "expert"}
         for r in ROWS
     ]  # fmt: skip
-    fields = FieldMap.parse(
+    fields = INGEST_FIELDS.parse(
         ["text=body", "origin=src", "author=who", "generation=gen", "tags=meta"]
     )
     report = ingest(ledger, write_jsonl(tmp_path / "renamed.jsonl", renamed), fields_=fields)
@@ -283,7 +286,7 @@ def test_field_mapping(tmp_path: Path, ledger: Ledger) -> None:
 @pytest.mark.parametrize("bad", ["text", "text=", "=body", "nope=body", "body=text"])
 def test_field_mapping_parse_errors(bad: str) -> None:
     with pytest.raises(InputError, match="--field"):
-        FieldMap.parse([bad])
+        INGEST_FIELDS.parse([bad])
 
 
 def test_defaults_fill_what_rows_leave_out(tmp_path: Path, ledger: Ledger) -> None:
@@ -448,7 +451,7 @@ def test_csv_and_parquet_json_cells_follow_the_number_rule(tmp_path: Path, ledge
         ingest(ledger, typed, defaults=Defaults(origin="human"))
     json_cell = write_csv(tmp_path / "doc.csv", [{"doc": '{"a": 1, "a": 2}', "origin": "human"}])
     with pytest.raises(InputError, match=rf"{json_cell}:2: doc: key 'a' appears twice"):
-        ingest(ledger, json_cell, fields_=FieldMap(json="doc"))
+        ingest(ledger, json_cell, fields_=INGEST_FIELDS.map(json="doc"))
     assert ledger.size == 0
 
 
@@ -464,11 +467,11 @@ def test_a_byte_order_mark_starts_a_csv_or_jsonl_file(tmp_path: Path, ledger: Le
 def test_a_column_name_appears_once(tmp_path: Path, ledger: Ledger) -> None:
     csv_path = tmp_path / "twice.csv"
     csv_path.write_text("text,origin,text\na,human,b\n")
-    with pytest.raises(InputError, match=rf"{csv_path}:1: column 'text' appears twice"):
+    with pytest.raises(InputError, match=rf"{csv_path}:1: columns 1 and 3 are both named 'text'"):
         ingest(ledger, csv_path)
     pq_path = tmp_path / "twice.parquet"
     pq.write_table(pa.table([["a"], ["b"]], names=["text", "text"]), pq_path)
-    with pytest.raises(InputError, match=rf"{pq_path}: column 'text' appears twice"):
+    with pytest.raises(InputError, match=rf"{pq_path}: columns 1 and 2 are both named 'text'"):
         ingest(ledger, pq_path, defaults=Defaults(origin="human"))
 
 
@@ -532,7 +535,9 @@ def test_parents_by_external_id(tmp_path: Path, ledger: Ledger) -> None:
         {"id": "h2", "text": "human two", "origin": "human"},
         {"id": 3, "text": "human three", "origin": "human"},
     ]
-    first = ingest(ledger, write_jsonl(tmp_path / "human.jsonl", human), fields_=FieldMap(id="id"))
+    first = ingest(
+        ledger, write_jsonl(tmp_path / "human.jsonl", human), fields_=INGEST_FIELDS.map(id="id")
+    )
     h1, h2, h3 = first.ids
     synth = [
         {"text": "synthetic a", "parents": ["h1", "h2"]},
@@ -562,7 +567,9 @@ def test_external_ids_within_one_file(tmp_path: Path, ledger: Ledger) -> None:
         {"id": "kid", "text": "kid", "origin": "synthetic", "parents": ["root"]},
         {"id": "grandkid", "text": "grandkid", "origin": "synthetic", "parents": ["kid"]},
     ]
-    report = ingest(ledger, write_jsonl(tmp_path / "f.jsonl", rows), fields_=FieldMap(id="id"))
+    report = ingest(
+        ledger, write_jsonl(tmp_path / "f.jsonl", rows), fields_=INGEST_FIELDS.map(id="id")
+    )
     lin = ledger.lineage("grandkid")
     assert [(x.located.id, x.depth) for x in lin.ancestors] == [
         (report.ids[1], 1),
@@ -571,7 +578,7 @@ def test_external_ids_within_one_file(tmp_path: Path, ledger: Ledger) -> None:
 
 
 def test_external_id_errors(tmp_path: Path, ledger: Ledger) -> None:
-    fields = FieldMap(id="id")
+    fields = INGEST_FIELDS.map(id="id")
     dup = [{"id": "x", "text": "a", "origin": "human"}, {"id": "x", "text": "b", "origin": "human"}]
     path = write_jsonl(tmp_path / "dup.jsonl", dup)
     with pytest.raises(InputError, match=rf"{path}:2: .*appears twice"):
@@ -604,5 +611,5 @@ def test_a_mapped_column_that_no_row_has_is_refused(
         InputError,
         match=rf"column '{part}x' \(--field {part}={part}x\); columns found: .*\b{part},",
     ):
-        ingest(ledger, path, fields_=FieldMap.parse(["id=id", f"{part}={part}x"]))
+        ingest(ledger, path, fields_=INGEST_FIELDS.parse(["id=id", f"{part}={part}x"]))
     assert ledger.size == 0

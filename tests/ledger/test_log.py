@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from keel.errors import InputError, KeelError, NotFoundError, VerificationError
+from keel.errors import InputError, NotFoundError, VerificationError
 from keel.ledger import Ledger, open_checkpoint, prepare, verify, verify_bundle
 from keel.records import (
     Producer,
@@ -292,7 +292,7 @@ def test_checkpoint_needs_the_right_key(tmp_path: Path, ledger: Ledger) -> None:
         wrong.close()
     missing = Ledger.open(tmp_path / "k.db", key_path=tmp_path / "absent.key")
     try:
-        with pytest.raises(KeelError, match="signing key not found"):
+        with pytest.raises(InputError, match=r"signing key not found.*--key-file"):
             missing.checkpoint()
     finally:
         missing.close()
@@ -519,3 +519,21 @@ def test_processes_creating_one_ledger_at_once(tmp_path: Path) -> None:
     for r in range(rounds):
         with Ledger.open(tmp_path / f"r{r}.db", create=False) as led:
             assert led.size == len(names)
+
+
+def test_settings_are_kept_never_overwritten_and_never_the_ledgers_own(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    assert ledger.setting("loop_config") is None
+    ledger.put_setting("loop_config", '{"seed":1}')
+    ledger.put_setting("loop_config", '{"seed":1}')  # the same value again is fine
+    with pytest.raises(InputError, match="already set"):
+        ledger.put_setting("loop_config", '{"seed":2}')
+    with pytest.raises(InputError, match="cannot name a ledger setting"):
+        ledger.put_setting("verifier_key", "forged")
+    with pytest.raises(InputError, match="cannot name a ledger setting"):
+        ledger.setting("origin")
+    ledger.close()
+    with Ledger.open(ledger.store.path, create=False) as again:  # type: ignore[attr-defined]
+        assert again.setting("loop_config") == '{"seed":1}'
+        assert again.has_key

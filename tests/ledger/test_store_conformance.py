@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from keel.errors import KeelError
+from keel.errors import VerificationError
 from keel.ledger.sqlite import SQLiteStore
 from keel.ledger.store import EntryRow, Store, key_of
 
@@ -147,7 +147,7 @@ def test_tree_hashes(store: Store) -> None:
         hashes[255],
     ]
     assert list(store.iter_hashes()) == hashes
-    with pytest.raises(KeelError, match="missing"):
+    with pytest.raises(VerificationError, match="missing"):
         store.read_hashes([600])
 
 

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 import keel.loop.run as loop_run
-from keel.errors import ConfigError, InputError, KeelError
-from keel.experts import Snapshot, texts
-from keel.ledger import Ledger, verify
+from keel.errors import ConfigError, InputError, ServiceError, VerificationError
+from keel.ledger import Ledger, Snapshot, texts, verify
 from keel.loop import LoopResult, Step, load_config, run_loop
 from keel.mix import read_mix
 from keel.models import NGramModel
@@ -194,7 +193,7 @@ def test_a_retrained_model_must_reproduce_its_logged_digest(
         return NGramModel.train(texts[1:], order=cfg.generator.order)
 
     monkeypatch.setattr(loop_run, "train_model", other_model)
-    with pytest.raises(KeelError, match="does not reproduce the digest"):
+    with pytest.raises(VerificationError, match="does not reproduce the digest"):
         run_loop(load_config(path))
 
 
@@ -211,7 +210,7 @@ def test_a_corpus_too_small_for_the_loop_is_a_config_error(tmp_path: Path) -> No
 def test_a_binary_corpus_is_refused_before_the_ledger_is_made(tmp_path: Path) -> None:
     (tmp_path / "human.txt").write_bytes(bytes(range(256)) * 10)
     path = write_loop(tmp_path, human={"corpus": "human.txt", "reference": 40, "fresh": 10})
-    with pytest.raises(InputError, match=r"human.txt: not UTF-8 text"):
+    with pytest.raises(InputError, match=r"human.txt:2: not UTF-8"):
         run_loop(load_config(path))
     assert not (tmp_path / "keel.db").exists()
 
@@ -318,5 +317,5 @@ def test_a_failing_training_command_stops_the_loop(
 ) -> None:
     with serve(continuation) as fake:
         path = served_loop(tmp_path, fake.base_url, trainer)
-        with pytest.raises(KeelError, match=message):
+        with pytest.raises(ServiceError, match=message):
             run_loop(load_config(path))

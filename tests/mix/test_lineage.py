@@ -9,8 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keel.experts import Snapshot
-from keel.ledger import Ledger
+from keel.ledger import Ledger, Snapshot
 from keel.mix import MixPolicy, build_mix, tainted
 from keel.records import text_record, verdict
 

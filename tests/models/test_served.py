@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keel.errors import ConfigError, KeelError
+from keel.errors import ConfigError, ServiceError
 from keel.models import ChatRequest, Sampling, ServedModel
 from keel.models.served import request_keys
 from openai_server import FakeOpenAI, last_user_text, serve
@@ -89,7 +89,9 @@ def test_timeout_is_retried(server: FakeOpenAI) -> None:
 
 def test_gives_up_after_retries_and_says_so(server: FakeOpenAI) -> None:
     server.faults.extend([500] * 3)
-    with pytest.raises(KeelError, match=r"failed 3 times.*InternalServerError.*re-run to resume"):
+    with pytest.raises(
+        ServiceError, match=r"failed 3 times.*InternalServerError.*re-run to resume"
+    ):
         client(server, retries=2).generate(["x"])
     assert server.calls == 3
 

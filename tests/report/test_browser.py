@@ -183,7 +183,7 @@ def audit_page(out: Path) -> Path:
 
 
 def pairwise_page(out: Path) -> Path:
-    rows = read_pairwise([pairwise_example.write(out / "p.csv")], pairwise_example.COLUMNS)
+    rows = read_pairwise([pairwise_example.write(out / "p.csv")], pairwise_example.FIELDS)
     return write_pairwise_report(
         audit_pairwise(rows, n_resamples=20), out / "pairwise.html", source="p.csv"
     )

@@ -35,7 +35,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Options of the root command."""
+    """Options of the root command. A command that reads them takes `ctx: typer.Context`, and
+    so also takes --db and --key-file after its name, where they win (`keel.cli._adjust`)."""
 
     db: Path
     key_file: Path | None

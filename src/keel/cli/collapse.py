@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -22,22 +22,14 @@ from keel.cli._common import (
     progress,
     refreshed_output,
 )
-from keel.collapse import Simulation, SimulationResult, embedder, simulate
-from keel.collapse.report import write_simulation_report, write_watch_report
+from keel.collapse.settings import WATCH_METRICS, Thresholds
 from keel.collapse.simulate import LOOPS, MODELS, Loop, Model, Refit
-from keel.collapse.watch import (
-    WATCH_METRICS,
-    Level,
-    Thresholds,
-    WatchReport,
-    read_generations,
-    read_texts,
-    watch,
-)
 from keel.errors import InputError
-from keel.loop.run import watch_ledger
 from keel.mix import MAX_SEED
-from keel.text import load_fortunes
+
+if TYPE_CHECKING:
+    from keel.collapse import SimulationResult, WatchReport
+    from keel.collapse.watch import Level
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
 DEFAULTS = Thresholds()
@@ -47,15 +39,6 @@ HtmlPath = Annotated[
         "--html", help="Write an HTML report with a plot per metric.", callback=refreshed_output
     ),
 ]
-
-
-def _reference(ref: str) -> list[str]:
-    if ref == "fortunes":
-        return load_fortunes()
-    path = Path(ref)
-    if path.is_dir():
-        return [t for g in read_generations([path]) for t in g.texts]
-    return list(read_texts(path).texts)
 
 
 def watch_command(
@@ -70,8 +53,8 @@ def watch_command(
     reference: Annotated[
         str | None,
         typer.Option(
-            help="The human reference: a file, a folder, or 'fortunes' [default: for a loop's "
-            "ledger the loop's held-out reference, else fortunes]."
+            help="The human reference: a file, a folder, or 'fortunes' (default: for a loop's "
+            "ledger the loop's held-out reference, else fortunes)."
         ),
     ] = None,
     from_ledger: Annotated[
@@ -106,7 +89,7 @@ def watch_command(
         float, typer.Option(help="Eligible: expected ≥ this often in a same-size human sample.")
     ] = WATCH_METRICS.tail_min_count,
     embedding: Annotated[
-        str, typer.Option(help="hashing (default) or minilm ([embed]).")
+        str, typer.Option(help="hashing or minilm (the embed extra).")
     ] = "hashing",
     seed: Annotated[
         int,
@@ -126,6 +109,13 @@ def watch_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Measure each generation against the human reference and give a verdict per generation."""
+    from keel._input import read_corpus
+    from keel.collapse import embedder, watch
+    from keel.collapse.report import write_watch_report
+    from keel.collapse.watch import read_generations
+    from keel.loop.run import watch_ledger
+    from keel.text import load_fortunes
+
     if fail_on not in (None, "degraded", "early", "late"):
         raise InputError(f"--fail-on takes degraded, early or late, got {fail_on!r}")
     if from_ledger == bool(paths):
@@ -142,7 +132,7 @@ def watch_command(
     config = replace(
         WATCH_METRICS, tail_quantile=tail_quantile, tail_min_count=tail_min_count, seed=seed
     )
-    human = None if reference is None else _reference(reference)
+    human = None if reference is None else read_corpus(reference)
     if from_ledger:
         with open_ledger(ctx) as led:
             report = watch_ledger(
@@ -176,7 +166,7 @@ def watch_command(
             )
     if html is not None:
         err.print(f"report written to {escape(str(html))}")
-    if fail_on is not None and report.fails(cast(Level, fail_on)):
+    if fail_on is not None and report.fails(cast("Level", fail_on)):
         raise typer.Exit(1)
 
 
@@ -243,7 +233,7 @@ def simulate_command(
     noise: Annotated[float, typer.Option(help="Regression: label noise s.")] = 1.0,
     order: Annotated[int, typer.Option(help="n-gram: model order.")] = 3,
     corpus: Annotated[
-        Path | None, typer.Option(help="n-gram: human texts file [default: fortunes].")
+        Path | None, typer.Option(help="n-gram: human texts file (default: fortunes).")
     ] = None,
     write_texts: Annotated[
         Path | None, typer.Option(help="n-gram: write each generation's texts (run 0) here.")
@@ -255,6 +245,10 @@ def simulate_command(
 
     Repetitions × the values of one generation (its draws, categories or generations) are at
     most 50,000,000 (`keel.collapse.simulate.MAX_VALUES`)."""
+    from keel._input import read_texts
+    from keel.collapse import Simulation, simulate
+    from keel.collapse.report import write_simulation_report
+
     cfg = Simulation(
         model=cast(Model, model),
         loop=cast(Loop, loop),
@@ -273,7 +267,7 @@ def simulate_command(
         dim=dim,
         noise=noise,
         order=order,
-        corpus=None if corpus is None else read_texts(corpus).texts,
+        corpus=None if corpus is None else tuple(read_texts(corpus)),
     )
     if write_texts is not None and cfg.model != "ngram":
         raise InputError("--write-texts needs --model ngram")

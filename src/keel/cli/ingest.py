@@ -11,7 +11,6 @@ from rich.markup import escape
 
 from keel.cli._common import emit_json, open_ledger, out, progress
 from keel.errors import InputError
-from keel.ledger import Defaults, FieldMap, ingest
 from keel.records import JSON, Producer, as_digest, parse_json
 
 
@@ -64,7 +63,10 @@ def ingest_command(
     ] = None,
     allow_unknown_parents: Annotated[
         bool,
-        typer.Option(help="Accept parents that are not in the ledger (not recorded as links)."),
+        typer.Option(
+            "--allow-unknown-parents",
+            help="Accept parents that are not in the ledger (not recorded as links).",
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ids as JSON.")] = False,
 ) -> None:
@@ -83,6 +85,8 @@ def ingest_command(
         )
     elif param or producer_version or prompt_sha256:
         raise InputError("--param, --producer-version and --prompt-sha256 need --producer")
+    from keel.ledger import INGEST_FIELDS, Defaults, ingest
+
     defaults = Defaults(origin, prod, generation, author, _pairs(tag, "--tag"))
     if not file.is_file():
         raise InputError(f"{file}: no such file")
@@ -94,7 +98,7 @@ def ingest_command(
         report = ingest(
             led,
             file,
-            fields_=FieldMap.parse(field),
+            fields_=INGEST_FIELDS.parse(field),
             defaults=defaults,
             fmt=fmt,
             allow_unknown_parents=allow_unknown_parents,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -24,38 +23,13 @@ from keel.cli._common import (
     refreshed_output,
     settings,
 )
-from keel.errors import InputError
-from keel.experts import Snapshot, texts
-from keel.judges import (
-    Audit,
-    Columns,
-    Correction,
-    Estimate,
-    Judge,
-    JudgeCounts,
-    Layout,
-    LLMJudge,
-    PairColumns,
-    PairProfile,
-    Rubric,
-    audit,
-    audit_pairwise,
-    correction,
-    likelihood_judge,
-    read_judge_table,
-    read_pairwise,
-    repetition_judge,
-    run_judge,
-    to_verdicts,
-    write_audit_report,
-    write_pairwise_report,
-)
-from keel.judges.audit import GROUP_FIGURES
-from keel.judges.report import GROUP_COLUMNS, GROUP_LABELS, fmt
-from keel.ledger import Ledger
+from keel.judges import JudgeBackend
 from keel.mix import MAX_SEED
-from keel.models import DEFAULT_KEY_ENV, ServedModel
-from keel.records import Record
+from keel.models import DEFAULT_KEY_ENV
+
+if TYPE_CHECKING:
+    from keel._input import Fields
+    from keel.judges import Audit, Correction, Estimate, Layout, PairProfile
 
 app = typer.Typer(help="Judge audit: evaluation personalities, and correction with human anchors.")
 
@@ -106,33 +80,22 @@ def _pair_option(role: str, what: str) -> object:
     return typer.Option(help=f"{what} (default: {role}).", rich_help_panel=PAIR_PANEL)
 
 
-def _given(roles: dict[str, str | None]) -> dict[str, str]:
-    return {k: v for k, v in roles.items() if v is not None}
-
-
 def _columns(
-    item: list[str] | None,
-    judges: list[str] | None,
-    roles: dict[str, str | None],
-    threshold: float | None,
-    human_threshold: float | None,
-) -> Columns:
-    given = _given(roles)
-    return Columns(
-        item=tuple(item or ()),
-        judges=tuple(judges or ()),
-        threshold=threshold,
-        human_threshold=human_threshold,
-        explicit=frozenset(given),
-        **given,
-    )
+    item: list[str] | None, judges: list[str] | None, roles: dict[str, str | None]
+) -> Fields:
+    """The judge table's fields with the columns given on the command line."""
+    from keel.judges import JUDGE_FIELDS
+
+    return JUDGE_FIELDS.map(item=item, judges=judges, **roles)
 
 
-def _pair_columns(item: list[str] | None, roles: dict[str, str | None]) -> PairColumns:
+def _pair_columns(item: list[str] | None, roles: dict[str, str | None]) -> Fields:
+    """The pairwise table's fields with the columns given on the command line."""
+    from keel.judges import PAIR_FIELDS
+
     if item and len(item) > 1:
         raise typer.BadParameter("--layout pairwise takes one --item column")
-    given = _given({**roles, "item": item[0] if item else None})
-    return PairColumns(explicit=frozenset(given), **given)
+    return PAIR_FIELDS.map(item=item[0] if item else None, **roles)
 
 
 @app.command("audit")
@@ -210,6 +173,15 @@ def audit_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Each judge's personality against the human labels, with 95% intervals."""
+    from keel.judges import (
+        audit,
+        audit_pairwise,
+        read_judge_table,
+        read_pairwise,
+        write_audit_report,
+        write_pairwise_report,
+    )
+
     if layout == "pairwise":
         pair_roles = {
             "judge": judge_column,
@@ -247,9 +219,11 @@ def audit_command(
         "subject": subject,
         "group": group,
     }
-    cols = _columns(item, judge, roles, threshold, human_threshold)
+    cols = _columns(item, judge, roles)
     lay: Layout = "wide" if layout == "wide" else "long"
-    table = read_judge_table(files, cols, layout=lay)
+    table = read_judge_table(
+        files, cols, layout=lay, threshold=threshold, human_threshold=human_threshold
+    )
     result = audit(table, penalty_category=penalty_category, n_resamples=resamples, seed=seed)
     if html is not None:
         write_audit_report(result, html)
@@ -283,6 +257,8 @@ def _table(title: str, judges: Sequence[str], columns: Sequence[str]) -> Table:
 
 
 def _print_audit(a: Audit, intervals: bool) -> None:
+    from keel.judges.report import fmt
+
     names = [p.judge for p in a.profiles]
     how = "± half the 95% interval" if intervals else "--intervals for 95% intervals"
     out.print(escape(f"Judge audit of {a.source}: {a.n_items} items ({how}; all in --json)"))
@@ -325,6 +301,9 @@ def _print_audit(a: Audit, intervals: bool) -> None:
 def _print_groups(a: Audit, intervals: bool) -> None:
     """Pooled κ, π and accuracy beside their unweighted mean over the groups, then each of
     them per group."""
+    from keel.judges.audit import GROUP_FIGURES
+    from keel.judges.report import GROUP_COLUMNS, GROUP_LABELS
+
     shown = [p for p in a.profiles if p.groups]
     if not shown:
         return
@@ -427,12 +406,16 @@ def correct_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Estimate the pool's true acceptable share from a judge and human anchors (labelled rows)."""
+    from keel.judges import correction, read_judge_table
+
     if layout not in ("wide", "long"):
         raise typer.BadParameter(f"--layout {layout!r}: use wide or long")
     roles = {"human": human, "judge": judge_column, "verdict": verdict, "score": score}
-    cols = _columns(item, judge, roles, threshold, human_threshold)
+    cols = _columns(item, judge, roles)
     lay: Layout = "wide" if layout == "wide" else "long"
-    table = read_judge_table(files, cols, layout=lay)
+    table = read_judge_table(
+        files, cols, layout=lay, threshold=threshold, human_threshold=human_threshold
+    )
     result = correction(
         table,
         target_precision=target_precision,
@@ -447,6 +430,8 @@ def correct_command(
 
 
 def _print_correction(c: Correction) -> None:
+    from keel.judges.report import fmt
+
     head = f"{c.n_anchors} anchors, {c.n_pool} pool items"
     if c.hidden_truth is not None:
         head += f"; hidden true share {c.hidden_truth:.3f}"
@@ -480,51 +465,7 @@ def _print_correction(c: Correction) -> None:
 # -- keel judge run ----------------------------------------------------------------------------
 LLM_PANEL = "LLM judge (--llm)"
 OFFLINE_PANEL = "Offline judge (--offline)"
-OFFLINE_JUDGES = ("ngram", "distinct")
-
-
-@dataclass(frozen=True, slots=True)
-class _Scan:
-    """What one pass over the ledger finds: text records, who judged them, the human texts."""
-
-    records: dict[str, tuple[Record, str]]
-    """Text records by id (in log order), with their text."""
-    judged_by: dict[str, set[str]]
-    """Judge ids that have a verdict on each record."""
-    human: list[str]
-
-
-def _scan(led: Ledger) -> _Scan:
-    snap = Snapshot.load(led)
-    items = [j for j in snap.records if j.record.payload.type == "text"]
-    records: dict[str, tuple[Record, str]] = {}
-    judged_by: dict[str, set[str]] = {}
-    for j, text in zip(items, texts(led, items), strict=True):
-        if text is not None:
-            records[j.id] = (j.record, text)
-            judged_by[j.id] = {v.judge for v in (*j.ai, *j.expert)}
-    human = [t for r, t in records.values() if r.origin in ("human", "expert")]
-    return _Scan(records, judged_by, human)
-
-
-def _selected(
-    led: Ledger, scan: _Scan, refs: list[str], generation: int | None, origins: list[str]
-) -> list[str]:
-    """Record ids named by `refs` (ids, prefixes or external ids), else every text record,
-    narrowed by generation and origin."""
-    if refs:
-        ids: list[str] = [led.locate(r).id for r in refs]
-        for rid, ref in zip(ids, refs, strict=True):
-            if rid not in scan.records:
-                raise InputError(f"{ref} is not a text record with its payload: cannot judge it")
-    else:
-        ids = list(scan.records)
-    return [
-        i
-        for i in dict.fromkeys(ids)
-        if (generation is None or scan.records[i][0].generation == generation)
-        and (not origins or scan.records[i][0].origin in origins)
-    ]
+OFFLINE_JUDGES: dict[str, JudgeBackend] = {"ngram": "likelihood", "distinct": "repetition"}
 
 
 def _check_choice(
@@ -656,35 +597,42 @@ def run_command(
 
     Records that already have a verdict from this judge are skipped, so a re-run resumes.
     """
+    from keel.judges import Candidates, JudgeCounts, judge_records, make_judge
+    from keel.models import ServedModel
+
     _check_choice(llm, offline, model, rubric, human_from_ledger)
     db = settings(ctx).db
+    served = (
+        None
+        if llm is None or model is None
+        else ServedModel(
+            llm, model, api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
+            retries=retries, allow_insecure=allow_insecure,
+            cache=None if no_cache else cache or db.with_suffix(".llm-cache.sqlite"),
+        )
+    )  # fmt: skip
     with open_ledger(ctx) as led:
-        scan = _scan(led)
-        judge: Judge
-        if llm is not None and model is not None and rubric is not None:
-            served = ServedModel(
-                llm, model, api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
-                retries=retries, allow_insecure=allow_insecure,
-                cache=None if no_cache else cache or db.with_suffix(".llm-cache.sqlite"),
-            )  # fmt: skip
-            judge = LLMJudge(served, Rubric.load(rubric), judge_id)
-        elif offline == "ngram":
-            judge = likelihood_judge(scan.human, order=order, alpha=threshold, judge_id=judge_id)
-        else:
-            judge = repetition_judge(scan.human, alpha=threshold, judge_id=judge_id)
-        chosen = _selected(led, scan, refs or [], generation, origin or [])
-        todo = [i for i in chosen if judge.id not in scan.judged_by.get(i, set())]
-        with progress(f"judge {judge.id}", len(todo)) as update:
-            results = run_judge(judge, [scan.records[i][1] for i in todo], on_done=update)
-        appended = led.append(to_verdicts(judge, todo, results))
-    counts = JudgeCounts.of(results)
-    unparseable = [i for i, r in zip(todo, results, strict=True) if not r.parsed]
+        candidates = Candidates.of(led)
+        judge = make_judge(
+            OFFLINE_JUDGES[offline] if offline is not None else "llm",
+            candidates.human,
+            judge_id=judge_id,
+            order=order,
+            alpha=threshold,
+            served=served,
+            rubric=rubric,
+        )
+        chosen = candidates.select(led, refs or [], generation=generation, origins=origin or [])
+        with progress(f"judge {judge.id}", len(candidates.todo(judge.id, chosen))) as update:
+            done = judge_records(led, judge, candidates, chosen, on_done=update)
+    counts = JudgeCounts.of(done.results)
+    unparseable = done.unparseable
     summary = {
         "judge": judge.id, "kind": judge.kind, "rubric": judge.rubric, "selected": len(chosen),
-        "already_judged": len(chosen) - len(todo), "judged": counts.judged,
+        "already_judged": len(chosen) - len(done.ids), "judged": counts.judged,
         "accepted": counts.accepted, "rejected": counts.rejected,
-        "unparseable": counts.unparseable, "appended": sum(a.new for a in appended),
-        "verdicts": [a.id for a in appended], "unparseable_records": unparseable,
+        "unparseable": counts.unparseable, "appended": sum(a.new for a in done.appended),
+        "verdicts": [a.id for a in done.appended], "unparseable_records": unparseable,
     }  # fmt: skip
     if as_json:
         emit_json(summary)
@@ -698,5 +646,6 @@ def run_command(
         shown = ", ".join(i[:12] for i in unparseable[:10])
         more = f" and {len(unparseable) - 10} more" if len(unparseable) > 10 else ""
         err.print(
-            f"unparseable answers, no verdict (re-run with --no-cache to ask again): {shown}{more}"
+            f"[yellow]warning:[/] unparseable answers, no verdict (re-run with --no-cache to ask "
+            f"again): {shown}{more}"
         )

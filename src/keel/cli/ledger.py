@@ -28,14 +28,12 @@ from keel.cli._common import (
 )
 from keel.errors import InputError, NotFoundError, VerificationError
 from keel.ledger import (
-    Ledger,
     Located,
     ProofBundle,
-    parse_signer,
-    parse_verifier,
+    check_payload,
+    load_verifier,
     verify_bundle,
 )
-from keel.ledger.note import Verifier, verifier_key
 from keel.records import (
     JSON,
     Digest,
@@ -44,9 +42,7 @@ from keel.records import (
     Run,
     Verdict,
     mix,
-    parse_entry,
     parse_json,
-    payload_of,
     verdict,
 )
 from keel.records import Mix as MixEntry
@@ -179,19 +175,9 @@ def payload(
     """Print the payload bytes an entry commits to (text, JSON or a mix's member list)."""
     check_out(ctx, output, force=force)
     with open_ledger(ctx, readonly=True) as led, led.snapshot():
-        digest = _payload_digest(led, ref)
+        digest = led.payload_digest(ref)
         data = led.payload(digest)
     write_bytes(ctx, data, output, force=force)
-
-
-def _payload_digest(led: Ledger, ref: str) -> str:
-    try:
-        ref_ = payload_of(led.locate(ref).entry)
-    except NotFoundError:
-        return ref
-    if ref_ is None:
-        raise InputError(f"{ref} has no payload")
-    return ref_.sha256
 
 
 @app.command("verify-proof")
@@ -200,14 +186,16 @@ def verify_proof(
     entry_file: Annotated[
         Path, typer.Argument(help="The entry's exact bytes (ledger entry --raw).")
     ],
-    key: Annotated[str, typer.Option(help="Verifier key string, or a file holding it.")],
+    key: Annotated[
+        str, typer.Option(help="Trusted verifier key: the string, or a file holding it.")
+    ],
     payload_file: Annotated[
         Path | None, typer.Option("--payload", help="Also check these payload bytes.")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check a receipt offline, with no database: signature, inclusion, and optionally payload."""
-    verifier = _verifier(key)
+    verifier = load_verifier(key)
     proof = ProofBundle.parse(_read(bundle))
     raw = _read(entry_file)
     cp = verify_bundle(proof, raw, verifier)
@@ -220,13 +208,7 @@ def verify_proof(
         "entry_id": hashlib.sha256(raw).hexdigest(),
     }
     if payload_file is not None:
-        ref = payload_of(parse_entry(raw))
-        data = _read(payload_file)
-        if ref is None:
-            raise InputError("this entry commits to no payload; drop --payload")
-        if hashlib.sha256(data).hexdigest() != ref.sha256:
-            raise VerificationError(f"{payload_file} is not the payload this entry commits to")
-        result["payload"] = ref.sha256
+        result["payload"] = check_payload(raw, _read(payload_file))
     if as_json:
         emit_json(result)
         return
@@ -243,28 +225,23 @@ def _read(path: Path) -> bytes:
         raise InputError(f"{path}: {exc.strerror}") from exc
 
 
-def _verifier(key: str) -> Verifier:
-    path = Path(key)
-    text = path.read_text().strip() if "+" not in key and path.is_file() else key.strip()
-    if text.startswith("PRIVATE+KEY+"):
-        text = verifier_key(text)
-    return parse_verifier(text)
-
-
 # -- verification ------------------------------------------------------------------------------
 @app.command("verify")
 def verify_command(
     ctx: typer.Context,
     key: Annotated[
         str | None,
-        typer.Option(help="Trusted verifier key, a string or a file (default: from the key file)."),
+        typer.Option(
+            help="Trusted verifier key: the string, or a file holding it (default: from the key "
+            "file)."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Recheck everything: entries, tree, payloads, checkpoints; name the first failure."""
     s = settings(ctx)
     with open_ledger(ctx, readonly=True) as led:
-        verifier, source = _trusted_verifier(led, key)
+        verifier, source = led.trusted_verifier(key)
         with progress("verify", led.size) as update:
             report = led.verify(verifier, progress=update)
     if as_json:
@@ -314,16 +291,6 @@ def verify_command(
         raise typer.Exit(VerificationError.exit_code)
 
 
-def _trusted_verifier(led: Ledger, key: str | None) -> tuple[Verifier, str]:
-    if key is not None:
-        return _verifier(key), "--key"
-    if led.key_path is not None and led.key_path.exists():
-        skey = led.key_path.read_text().strip()
-        parse_signer(skey)
-        return parse_verifier(verifier_key(skey)), "key file"
-    return led.verifier(), "database"
-
-
 # -- erasure -----------------------------------------------------------------------------------
 @app.command("redact")
 def redact(
@@ -336,7 +303,7 @@ def redact(
 ) -> None:
     """Erase a payload's bytes and log a redaction entry; proofs and checkpoints stay valid."""
     with open_ledger(ctx) as led:
-        digest = _payload_digest(led, ref)
+        digest = led.payload_digest(ref)
         result = led.redact(digest, reason)
     if as_json:
         emit_json(
@@ -445,11 +412,11 @@ def find(
                 found = [led.locate(query)]
             except NotFoundError:
                 found = led.find_payload(query.lower()) if len(query) == 64 else []
+    if not found:
+        raise NotFoundError("nothing found")
     if as_json:
         emit_json([_row(f) for f in found])
         return
-    if not found:
-        raise NotFoundError("nothing found")
     _table(found, f"{len(found)} found")
 
 
@@ -616,7 +583,7 @@ def add_mix(
 def add_run(
     ctx: typer.Context,
     mix_ref: Annotated[
-        str, typer.Argument(metavar="MIX", help="The mix the run trained on.", callback=utf8)
+        str, typer.Argument(metavar="mix", help="The mix the run trained on.", callback=utf8)
     ],
     model: Annotated[str, typer.Option(help="Name of the model trained.")],
     config: Annotated[str, typer.Option(help="Training configuration, as JSON.")] = "{}",

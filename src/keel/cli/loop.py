@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from keel.cli._common import bounded, emit_json, err, fit_table, out
-from keel.loop import LoopResult, Step, load_config, run_loop
-from keel.loop.config import MAX_GENERATIONS
-from keel.loop.demo import ARMS, run_demo
-from keel.loop.report import summary
+from keel.loop.limits import MAX_GENERATIONS
 from keel.mix import MAX_SEED
+
+if TYPE_CHECKING:
+    from keel.loop import LoopResult, Step
 
 app = typer.Typer(help="The anchored loop: generate, judge, review, mix, train, watch.")
 
@@ -86,6 +86,8 @@ def run_command(
     json_: JsonFlag = False,
 ) -> None:
     """Run the loop of CONFIG for its generations; re-running resumes where it stopped."""
+    from keel.loop import load_config, run_loop
+
     cfg = load_config(config)
     with _progress([cfg.name], cfg.generations) as on_step:
         result = run_loop(cfg, on_step=lambda s: on_step(cfg.name, s))
@@ -113,6 +115,9 @@ def demo_command(
     json_: JsonFlag = False,
 ) -> None:
     """Watch model collapse happen and be prevented: three loops side by side, one report."""
+    from keel.loop.demo import ARMS, run_demo
+    from keel.loop.report import summary
+
     with _progress(ARMS, generations) as on_step:
         result = run_demo(out_dir, generations=generations, seed=seed, jobs=jobs, on_step=on_step)
     if json_:

@@ -9,17 +9,7 @@ import typer
 from rich.markup import escape
 
 from keel.cli._common import emit_json, fit_table, open_ledger, out
-from keel.mix import (
-    AnchorSet,
-    Gate,
-    HumanPool,
-    MinHashConfig,
-    MixPolicy,
-    TailConfig,
-    build_mix,
-    log_mix,
-    read_mix,
-)
+from keel.mix import AnchorSet, Gate, HumanPool, MinHashConfig, MixPolicy, TailConfig
 
 app = typer.Typer(help="Anchored mixing: the next training set, logged as a mix entry.")
 
@@ -47,7 +37,13 @@ def build(
         str, typer.Option(help="Expert anchors: random (randomly sampled only) or all.")
     ] = "random",
     confidence: Annotated[float, typer.Option(help="Confidence of the precision bound.")] = 0.95,
-    lineage: Annotated[bool, typer.Option(help="Prune descendants of degenerate records.")] = True,
+    lineage: Annotated[
+        bool,
+        typer.Option(
+            help="Prune descendants of degenerate records (default: --lineage).",
+            show_default=False,
+        ),
+    ] = True,
     dedup_threshold: Annotated[
         float, typer.Option(help="MinHash Jaccard threshold of a near-duplicate.")
     ] = 0.8,
@@ -78,6 +74,8 @@ def build(
         tails=TailConfig(tail_mass, tail_boost),
         seed=seed,
     )
+    from keel.mix import build_mix, log_mix
+
     with open_ledger(ctx) as led:
         plan = build_mix(led, policy)
         logged = None if dry_run else log_mix(led, plan)
@@ -105,6 +103,8 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """Show a logged mix: its policy and its members by origin and generation."""
+    from keel.mix import read_mix
+
     with open_ledger(ctx) as led:
         m = read_mix(led, ref)
     by = Counter((j.record.origin, j.record.generation) for j in m.members)

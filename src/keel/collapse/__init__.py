@@ -5,34 +5,39 @@
 training (Gaussian, mixture, Zipf categorical, regression, n-gram text) against closed forms.
 """
 
-from keel.collapse.embed import Embedder, HashingEmbedder, SentenceEmbedder, embedder
-from keel.collapse.metrics import (
-    CollapseMetrics,
-    Corpus,
-    MetricsConfig,
-    Reference,
-    distinct_n,
-    entropy,
-    gini_simpson,
-    js_divergence,
-    kl_divergence,
-    knn_precision_recall,
-    measure,
-    self_bleu,
-    vendi_score,
-)
-from keel.collapse.simulate import (
-    Simulation,
-    SimulationResult,
-    gaussian_expectations,
-    gaussian_fixed_point,
-    log_variance_moments,
-    presence,
-    simulate,
-    theory,
-    zipf_law,
-)
-from keel.collapse.watch import Generation, Thresholds, Watcher, WatchReport, watch
+from typing import TYPE_CHECKING
+
+from keel._lazy import lazy
+
+if TYPE_CHECKING:
+    from keel.collapse.embed import Embedder, HashingEmbedder, SentenceEmbedder, embedder
+    from keel.collapse.metrics import (
+        CollapseMetrics,
+        Corpus,
+        Reference,
+        distinct_n,
+        entropy,
+        gini_simpson,
+        js_divergence,
+        kl_divergence,
+        knn_precision_recall,
+        measure,
+        self_bleu,
+        vendi_score,
+    )
+    from keel.collapse.settings import MetricsConfig, Thresholds
+    from keel.collapse.simulate import (
+        Simulation,
+        SimulationResult,
+        gaussian_expectations,
+        gaussian_fixed_point,
+        log_variance_moments,
+        presence,
+        simulate,
+        theory,
+        zipf_law,
+    )
+    from keel.collapse.watch import Generation, Watcher, WatchReport, watch
 
 __all__ = [
     "CollapseMetrics",
@@ -67,3 +72,37 @@ __all__ = [
     "watch",
     "zipf_law",
 ]
+
+lazy(
+    __name__,
+    {
+        "embed": ("Embedder", "HashingEmbedder", "SentenceEmbedder", "embedder"),
+        "metrics": (
+            "CollapseMetrics",
+            "Corpus",
+            "Reference",
+            "distinct_n",
+            "entropy",
+            "gini_simpson",
+            "js_divergence",
+            "kl_divergence",
+            "knn_precision_recall",
+            "measure",
+            "self_bleu",
+            "vendi_score",
+        ),
+        "settings": ("MetricsConfig", "Thresholds"),
+        "simulate": (
+            "Simulation",
+            "SimulationResult",
+            "gaussian_expectations",
+            "gaussian_fixed_point",
+            "log_variance_moments",
+            "presence",
+            "simulate",
+            "theory",
+            "zipf_law",
+        ),
+        "watch": ("Generation", "Watcher", "WatchReport", "watch"),
+    },
+)

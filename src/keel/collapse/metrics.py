@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from keel.collapse.embed import Embedder, HashingEmbedder, Matrix
-from keel.errors import ConfigError, InputError
+from keel.collapse.settings import MetricsConfig
+from keel.errors import InputError
 from keel.text import IdArray, encode_corpus, tokenize_all
 
 FloatArray = npt.NDArray[np.float64]
@@ -236,33 +237,6 @@ def knn_precision_recall(real: Matrix, fake: Matrix, k: int = 5) -> tuple[float,
     precision = float((cross <= _kth_radius(real, k)[None, :]).any(axis=1).mean())
     recall = float((_kth_radius(fake, k)[None, :] >= cross.T).any(axis=1).mean())
     return precision, recall
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsConfig:
-    """Knobs of `measure`; the defaults are documented in docs/collapse.md."""
-
-    tail_quantile: float = 0.5
-    """Rare reference types: count ≤ this quantile of the eligible types' counts."""
-    tail_min_count: float = 3.0
-    """Eligible types: expected in ≥ this many texts of a same-size human sample (≥ 95% kept)."""
-    kl_smoothing: float = 0.5
-    bleu_sample: int = 1000
-    """Texts drawn for self-BLEU (each against the other sampled texts)."""
-    embed_sample: int = 2000
-    """Texts drawn per side for Vendi and k-NN precision/recall."""
-    knn_k: int = 5
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.tail_quantile <= 1.0:
-            raise ConfigError(f"tail_quantile must be in [0, 1], got {self.tail_quantile}")
-        if not self.tail_min_count > 0:
-            raise ConfigError(f"tail_min_count must be > 0, got {self.tail_min_count}")
-        if not self.kl_smoothing > 0:
-            raise ConfigError(f"kl_smoothing must be > 0, got {self.kl_smoothing}")
-        if self.bleu_sample < 2 or self.embed_sample < 2 or self.knn_k < 1:
-            raise ConfigError("bleu_sample and embed_sample must be ≥ 2 and knn_k ≥ 1")
 
 
 @dataclass(frozen=True, slots=True)

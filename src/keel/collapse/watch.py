@@ -53,49 +53,16 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from keel import jsonl
+from keel._input import folder_files, text_rows
 from keel.collapse.embed import Embedder
-from keel.collapse.metrics import CollapseMetrics, MetricsConfig, Reference, measure
-from keel.errors import ConfigError, InputError
+from keel.collapse.metrics import CollapseMetrics, Reference, measure
+from keel.collapse.settings import WATCH_METRICS, MetricsConfig, Thresholds
+from keel.errors import InputError
 
-Verdict = Literal["healthy", "degraded", "early-collapse", "late-collapse"]
-VERDICTS: tuple[Verdict, ...] = ("healthy", "degraded", "early-collapse", "late-collapse")
+Health = Literal["healthy", "degraded", "early-collapse", "late-collapse"]
+HEALTH_LEVELS: tuple[Health, ...] = ("healthy", "degraded", "early-collapse", "late-collapse")
 Level = Literal["degraded", "early", "late"]
 HUMAN_ORIGINS = frozenset({"human", "expert"})
-WATCH_METRICS = MetricsConfig(bleu_sample=300, embed_sample=500)
-"""The watch's metric settings, the same for the loop, the demo and `keel watch`: self-BLEU on
-300 sampled texts, Vendi and k-NN on 500 (the verdict's tail, entropy and distinct-2 are exact)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Alarm levels on the ratios generation / same-size human sample (docs/collapse.md)."""
-
-    tail_ratio: float = 0.8
-    """Below this the tail is degraded, and collapsing (early alarm) while falling significantly."""
-    tail_floor: float = 0.5
-    """Early alarm when the tail ratio is below this, whatever the trend."""
-    trend_window: int = 5
-    """Generations (the latest ones) the tail ratio's slope is fitted over."""
-    trend_alpha: float = 0.005
-    """A fall is significant when the slope's one-sided p-value is below this."""
-    precision_ratio: float = 0.8
-    entropy_ratio: float = 0.9
-    distinct_ratio: float = 0.7
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.tail_floor <= self.tail_ratio:
-            raise ConfigError(
-                f"need 0 ≤ tail floor ≤ tail ratio, got floor {self.tail_floor} "
-                f"and ratio {self.tail_ratio}"
-            )
-        if not self.trend_window >= 3:
-            raise ConfigError(f"the trend window must be ≥ 3 generations, got {self.trend_window}")
-        if not 0 < self.trend_alpha < 0.5:
-            raise ConfigError(f"the trend alpha must be in (0, 0.5), got {self.trend_alpha}")
-        for name in ("precision_ratio", "entropy_ratio", "distinct_ratio"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be ≥ 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +108,7 @@ class GenerationReport:
     metrics: CollapseMetrics
     baseline: CollapseMetrics
     ratios: dict[str, float]
-    verdict: Verdict
+    verdict: Health
     reasons: tuple[str, ...]
     tail_se: float
     """Standard error of the tail ratio (`tail_ratio_se`), sampling noise only."""
@@ -171,14 +138,15 @@ class WatchReport:
     anchor_texts: int
     holdout_texts: int
 
-    def worst(self) -> Verdict:
-        return max((g.verdict for g in self.generations), key=VERDICTS.index, default="healthy")
+    def worst(self) -> Health:
+        levels = (g.verdict for g in self.generations)
+        return max(levels, key=HEALTH_LEVELS.index, default="healthy")
 
     def fails(self, level: Level) -> bool:
         """Whether any generation reached `level` (each level includes the worse ones: degraded
         includes early and late collapse, early includes late)."""
         floor = {"degraded": "degraded", "early": "early-collapse", "late": "late-collapse"}
-        return VERDICTS.index(self.worst()) >= VERDICTS.index(floor[level])
+        return HEALTH_LEVELS.index(self.worst()) >= HEALTH_LEVELS.index(floor[level])
 
     def first_collapse(self) -> GenerationReport | None:
         """The first generation flagged early or late collapse: when the watch detected it."""
@@ -260,7 +228,7 @@ def tail_trend(
 
 def verdict(
     ratios: dict[str, float], trend: Trend | None, t: Thresholds
-) -> tuple[Verdict, tuple[str, ...]]:
+) -> tuple[Health, tuple[str, ...]]:
     """The verdict and its reasons from the ratios and the tail trend (NaN never alarms)."""
     late = [
         f"{name} ratio {ratios[name]:.2f} < {limit}"
@@ -377,36 +345,25 @@ def _ratio(a: float, b: float) -> float:
 
 
 def read_texts(path: Path) -> Generation:
-    """A generation from a file: JSONL rows with `text` (optional `origin`), else one per line."""
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        texts: list[str] = []
-        origins: list[str | None] = []
-        for n, _, row in jsonl.objects(path):
-            text, origin = row.get("text"), row.get("origin")
-            if not isinstance(text, str):
-                raise InputError(f'{path}:{n}: expected an object with a "text" string')
-            texts.append(text)
-            origins.append(origin if isinstance(origin, str) else None)
-        has_origin = any(o is not None for o in origins)
-        return Generation(path.stem, tuple(texts), tuple(origins) if has_origin else None)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    return Generation(path.stem, tuple(line for line in raw.splitlines() if line.strip()))
+    """A generation from a file (`keel._input.text_rows`: a .txt file's lines, or the `text`
+    column of CSV, JSONL or Parquet rows, whose optional `origin` column is kept)."""
+    texts: list[str] = []
+    origins: list[str | None] = []
+    for text, row in text_rows(path):
+        origin = row.get("origin")
+        texts.append(text)
+        origins.append(origin if isinstance(origin, str) else None)
+    has_origin = any(o is not None for o in origins)
+    return Generation(path.stem, tuple(texts), tuple(origins) if has_origin else None)
 
 
 def read_generations(paths: Sequence[Path]) -> list[Generation]:
-    """Generations from files, or from every .txt/.jsonl file of a folder in name order."""
+    """Generations from files, or from every text file of a folder (`folder_files`) in name
+    order."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in (".txt", ".jsonl"))
-            if not found:
-                raise InputError(f"{p}: no .txt or .jsonl generation files in this folder")
-            files.extend(found)
+            files.extend(folder_files(p))
         elif p.exists():
             files.append(p)
         else:

@@ -3,8 +3,8 @@
 `Reviewer` is the interface; `SimulatedPanel` the one implementation here (answers from a
 known ground truth with an error rate, plainly labelled simulated). `choose_for_review` picks
 where judges disagree or are least reliable, plus a random share that keeps anchors unbiased;
-`review_generation` runs the step on a ledger. `Snapshot` is the ledger's records with their
-AI and expert verdicts, shared with `keel.mix`.
+`review_generation` runs the step on a ledger (whose records and verdicts it reads through
+`keel.ledger.Snapshot`).
 """
 
 from keel.experts.review import (
@@ -22,39 +22,22 @@ from keel.experts.review import (
     review_generation,
     uncertainty,
 )
-from keel.experts.snapshot import (
-    ACCEPT,
-    DEGENERATE,
-    REJECT,
-    Judged,
-    Snapshot,
-    ai_vote,
-    expert_decision,
-    texts,
-    votes,
-)
+from keel.experts.votes import ai_vote, votes
 
 __all__ = [
-    "ACCEPT",
-    "DEGENERATE",
-    "REJECT",
     "RUBRIC_PREFIX",
     "Decision",
-    "Judged",
     "ReviewItem",
     "ReviewOutcome",
     "ReviewReason",
     "ReviewSample",
     "Reviewer",
     "SimulatedPanel",
-    "Snapshot",
     "Truth",
     "ai_vote",
     "choose_for_review",
     "decision_verdicts",
-    "expert_decision",
     "review_generation",
-    "texts",
     "uncertainty",
     "votes",
 ]

@@ -33,8 +33,8 @@ from typing import Literal, Protocol
 import numpy as np
 
 from keel.errors import ConfigError, InputError
-from keel.experts.snapshot import ACCEPT, DEGENERATE, REJECT, Floats, Snapshot, texts, votes
-from keel.ledger import Appended, Ledger
+from keel.experts.votes import Floats, votes
+from keel.ledger import ACCEPT, DEGENERATE, REJECT, Appended, Ledger, Snapshot, texts
 from keel.records import EntryId, Verdict, verdict
 
 ReviewReason = Literal["random", "uncertain"]

@@ -5,75 +5,99 @@ read a table (`read_judge_table`, `read_pairwise`), audit it (`audit`, `audit_pa
 correct a judge with human anchors (`correction` and its parts), and write the HTML report.
 """
 
-from keel.judges.audit import (
-    Audit,
-    CalibrationBin,
-    CategoryFigures,
-    Comparison,
-    GroupFigures,
-    JudgeProfile,
-    audit,
-    compare_judges,
-    holm,
-    kendall_tau_b,
-    mcnemar_exact,
-    personality,
-    subject_rates,
-)
-from keel.judges.correct import (
-    AnchorBudget,
-    Correction,
-    DawidSkene,
-    JudgeCorrection,
-    Rule,
-    ShareEstimate,
-    anchor_budget,
-    choose_rule,
-    correction,
-    dawid_skene,
-    ppi_mean,
-    rogan_gladen,
-)
-from keel.judges.pairwise import (
-    PairColumns,
-    PairProfile,
-    audit_pairwise,
-    pair_personality,
-    read_pairwise,
-)
-from keel.judges.report import (
-    audit_report,
-    pairwise_report,
-    write_audit_report,
-    write_pairwise_report,
-)
-from keel.judges.run import (
-    CalibratedJudge,
-    DistinctN,
-    Judge,
-    JudgeCounts,
-    JudgeResult,
-    LLMJudge,
-    MeanLogLikelihood,
-    Rubric,
-    calibrated,
-    conformal_p_values,
-    likelihood_judge,
-    parse_judgement,
-    repetition_judge,
-    run_judge,
-    to_verdicts,
-)
-from keel.judges.stats import Estimate, bootstrap, wilson
-from keel.judges.table import Columns, JudgeTable, Layout, parse_labels, read_judge_table
+from typing import TYPE_CHECKING
+
+from keel._lazy import lazy
+
+if TYPE_CHECKING:
+    from keel.judges.audit import (
+        Audit,
+        CalibrationBin,
+        CategoryFigures,
+        Comparison,
+        GroupFigures,
+        JudgeProfile,
+        audit,
+        compare_judges,
+        holm,
+        kendall_tau_b,
+        mcnemar_exact,
+        personality,
+        subject_rates,
+    )
+    from keel.judges.backends import (
+        CalibratedJudge,
+        DistinctN,
+        LLMJudge,
+        MeanLogLikelihood,
+        calibrated,
+        conformal_p_values,
+        likelihood_judge,
+        repetition_judge,
+    )
+    from keel.judges.base import (
+        JUDGE_BACKENDS,
+        Judge,
+        JudgeBackend,
+        JudgeCounts,
+        JudgeResult,
+        Rubric,
+        parse_judgement,
+        run_judge,
+        to_verdicts,
+    )
+    from keel.judges.correct import (
+        AnchorBudget,
+        Correction,
+        DawidSkene,
+        JudgeCorrection,
+        Rule,
+        ShareEstimate,
+        anchor_budget,
+        choose_rule,
+        correction,
+        dawid_skene,
+        ppi_mean,
+        rogan_gladen,
+    )
+    from keel.judges.on_ledger import (
+        Candidates,
+        Judging,
+        judge_records,
+        make_judge,
+    )
+    from keel.judges.pairwise import (
+        PAIR_FIELDS,
+        PairProfile,
+        audit_pairwise,
+        pair_personality,
+        read_pairwise,
+    )
+    from keel.judges.report import (
+        audit_report,
+        pairwise_report,
+        write_audit_report,
+        write_pairwise_report,
+    )
+    from keel.judges.stats import Estimate, bootstrap, wilson
+    from keel.judges.table import (
+        JUDGE_FIELDS,
+        JudgeTable,
+        Layout,
+        parse_labels,
+        read_judge_table,
+    )
 
 __all__ = [
+    "JUDGE_BACKENDS",
+    "JUDGE_FIELDS",
+    "PAIR_FIELDS",
     "AnchorBudget",
     "Audit",
     "CalibratedJudge",
     "CalibrationBin",
+    "Candidates",
     "CategoryFigures",
-    "Columns",
     "Comparison",
     "Correction",
     "DawidSkene",
@@ -81,15 +105,16 @@ __all__ = [
     "Estimate",
     "GroupFigures",
     "Judge",
+    "JudgeBackend",
     "JudgeCorrection",
     "JudgeCounts",
     "JudgeProfile",
     "JudgeResult",
     "JudgeTable",
+    "Judging",
     "LLMJudge",
     "Layout",
     "MeanLogLikelihood",
-    "PairColumns",
     "PairProfile",
     "Rubric",
     "Rule",
@@ -106,8 +131,10 @@ __all__ = [
     "correction",
     "dawid_skene",
     "holm",
+    "judge_records",
     "kendall_tau_b",
     "likelihood_judge",
+    "make_judge",
     "mcnemar_exact",
     "pair_personality",
     "pairwise_report",
@@ -126,3 +153,90 @@ __all__ = [
     "write_audit_report",
     "write_pairwise_report",
 ]
+
+lazy(
+    __name__,
+    {
+        "audit": (
+            "Audit",
+            "CalibrationBin",
+            "CategoryFigures",
+            "Comparison",
+            "GroupFigures",
+            "JudgeProfile",
+            "audit",
+            "compare_judges",
+            "holm",
+            "kendall_tau_b",
+            "mcnemar_exact",
+            "personality",
+            "subject_rates",
+        ),
+        "correct": (
+            "AnchorBudget",
+            "Correction",
+            "DawidSkene",
+            "JudgeCorrection",
+            "Rule",
+            "ShareEstimate",
+            "anchor_budget",
+            "choose_rule",
+            "correction",
+            "dawid_skene",
+            "ppi_mean",
+            "rogan_gladen",
+        ),
+        "on_ledger": (
+            "Candidates",
+            "Judging",
+            "judge_records",
+            "make_judge",
+        ),
+        "pairwise": (
+            "PAIR_FIELDS",
+            "PairProfile",
+            "audit_pairwise",
+            "pair_personality",
+            "read_pairwise",
+        ),
+        "report": (
+            "audit_report",
+            "pairwise_report",
+            "write_audit_report",
+            "write_pairwise_report",
+        ),
+        "backends": (
+            "CalibratedJudge",
+            "DistinctN",
+            "LLMJudge",
+            "MeanLogLikelihood",
+            "calibrated",
+            "conformal_p_values",
+            "likelihood_judge",
+            "repetition_judge",
+        ),
+        "base": (
+            "JUDGE_BACKENDS",
+            "JudgeBackend",
+            "Judge",
+            "JudgeCounts",
+            "JudgeResult",
+            "Rubric",
+            "parse_judgement",
+            "run_judge",
+            "to_verdicts",
+        ),
+        "stats": (
+            "Estimate",
+            "bootstrap",
+            "wilson",
+        ),
+        "table": (
+            "JUDGE_FIELDS",
+            "JudgeTable",
+            "Layout",
+            "parse_labels",
+            "read_judge_table",
+        ),
+    },
+)

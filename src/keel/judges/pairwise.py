@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from keel._input import Fields, read_table
 from keel.errors import InputError
 from keel.judges.stats import (
     DEFAULT_RESAMPLES,
@@ -30,7 +31,7 @@ from keel.judges.stats import (
     bootstrap,
     safe_div,
 )
-from keel.judges.table import column_as, read_file
+from keel.judges.table import column_as
 
 FIRST_WORDS = frozenset({"first", "a", "1", "left", "0"})
 SECOND_WORDS = frozenset({"second", "b", "2", "right"})
@@ -45,26 +46,23 @@ VERBOSITY_BIAS = 0.10
 SELF_PREFERENCE = 0.10
 
 
-@dataclass(frozen=True, slots=True)
-class PairColumns:
-    """Column names of a pairwise table; optional ones are used when present."""
-
-    item: str = "item"
-    judge: str = "judge"
-    first: str = "first"
-    second: str = "second"
-    decision: str = "decision"
-    gold: str = "gold"
-    first_length: str = "first_length"
-    second_length: str = "second_length"
-    first_producer: str = "first_producer"
-    second_producer: str = "second_producer"
-    judge_model: str = "judge_model"
-    explicit: frozenset[str] = field(default_factory=frozenset)
-
-    def names(self) -> dict[str, str]:
-        """Role -> column name, for every role."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "explicit"}
+PAIR_FIELDS = Fields.of(
+    item="item",
+    judge="judge",
+    first="first",
+    second="second",
+    decision="decision",
+    gold="gold",
+    first_length="first_length",
+    second_length="second_length",
+    first_producer="first_producer",
+    second_producer="second_producer",
+    judge_model="judge_model",
+)
+"""Which column holds each role of a pairwise table (`PAIR_FIELDS.map(role=column)` to choose
+yours). The `REQUIRED` roles must have their column; the others (the candidates' lengths and
+producers, the judge's own model) are used when the file has theirs, or must have it when
+given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,22 +148,17 @@ def _cells(table: pa.Table, name: str, kind: pa.DataType, path: Path) -> list[ob
     return values
 
 
-def read_pairwise(
-    paths: Sequence[Path], cols: PairColumns | None = None
-) -> list[dict[str, object]]:
-    """Rows of pairwise tables as dicts with the slot of the decision and of the gold."""
-    c = cols or PairColumns()
-    names = c.names()
+def read_pairwise(paths: Sequence[Path], fields: Fields | None = None) -> list[dict[str, object]]:
+    """Rows of pairwise tables as dicts with the slot of the decision and of the gold.
+
+    `fields`: `PAIR_FIELDS` with the user's columns (default: `PAIR_FIELDS`)."""
+    f = fields or PAIR_FIELDS
+    names = {role: f[role] for role in f.columns}
     lengths = {names[k] for k in LENGTHS}
     rows: list[dict[str, object]] = []
     for path in paths:
-        table = read_file(path)
-        need = [n for role, n in names.items() if role in REQUIRED or role in c.explicit]
-        missing = [n for n in need if n not in table.column_names]
-        if missing:
-            raise InputError(
-                f"{path}: no column {missing[0]!r} (columns: {', '.join(table.column_names)})"
-            )
+        table = read_table(path)
+        f.check(table.column_names, str(path), need=REQUIRED)
         data = {
             name: _cells(table, name, pa.float64() if name in lengths else pa.string(), path)
             for name in table.column_names
@@ -173,16 +166,15 @@ def read_pairwise(
         }
         for r in range(table.num_rows):
             where = f"{path} row {r + 1}"
-            first, second = str(data[c.first][r]), str(data[c.second][r])
+            first, second = str(data[names["first"]][r]), str(data[names["second"]][r])
+            decision, gold = names["decision"], names["gold"]
             row: dict[str, object] = {
-                "item": str(data[c.item][r]),
-                "judge": str(data[c.judge][r]),
+                "item": str(data[names["item"]][r]),
+                "judge": str(data[names["judge"]][r]),
                 "first": first,
                 "second": second,
-                "decision": _slot(
-                    data[c.decision][r], first, second, f"{where} column {c.decision}"
-                ),
-                "gold": _slot(data[c.gold][r], first, second, f"{where} column {c.gold}"),
+                "decision": _slot(data[decision][r], first, second, f"{where} column {decision}"),
+                "gold": _slot(data[gold][r], first, second, f"{where} column {gold}"),
             }
             for role, name in names.items():
                 if role not in REQUIRED:

@@ -7,7 +7,7 @@ are booleans, strings (`true/yes/pass/accept/correct/1` and their opposites) or 
 into labels with a threshold. Missing verdicts and labels are kept as NaN and counted, never
 guessed; a malformed cell raises `InputError` naming the file, row and column.
 
-Which columns of a wide table are judges, unless `Columns.judges` names them: every column no
+Which columns of a wide table are judges, unless the `judges` role names them: every column no
 other role uses whose name carries none of the `NOT_JUDGE_WORDS` (human-side or metadata data,
 such as `Human-Eval_Confidence`: `excluded_columns`) and whose every cell reads as a label (or a
 score, given a threshold; the others are `skipped_columns`). A fully blank row (every cell empty)
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -26,10 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from keel import jsonl
+from keel._input import Fields, read_table
 from keel.errors import InputError
 
 Layout = Literal["wide", "long", "pairwise"]
@@ -51,25 +49,31 @@ NOT_JUDGE_WORDS = frozenset({
 metadata data: such a column is a judge only when named as one (`--judge`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Columns:
-    """Which column holds each role. Optional roles left at their default name are used only
-    when the file has such a column; a name given explicitly must exist."""
-
-    item: tuple[str, ...] = ()
-    human: str = "human"
-    judges: tuple[str, ...] = ()
-    judge: str = "judge"
-    run: str = "run"
-    verdict: str = "verdict"
-    score: str = "score"
-    human_score: str = "human_score"
-    category: str = "category"
-    subject: str = "subject"
-    threshold: float | None = None
-    human_threshold: float | None = None
-    group: str = "group"
-    explicit: frozenset[str] = field(default_factory=frozenset)
+JUDGE_FIELDS = Fields.of(
+    item=(),
+    human="human",
+    judges=(),
+    judge="judge",
+    run="run",
+    verdict="verdict",
+    score="score",
+    human_score="human_score",
+    category="category",
+    subject="subject",
+    group="group",
+)
+"""Which column holds each role of a verdict table (`JUDGE_FIELDS.map(role=column)` to choose
+yours). `item`: the item id, one column or several joined into one id (a wide table without
+one numbers its rows; a long one reads `item`); `human`: the human label; `judges`: the judge
+columns of a wide table (none: found by their cells, module docstring); `judge`, `run`,
+`verdict`, `score`: a long table's judge, run/repeat, verdict and score; `human_score`: the
+human ordinal score; `category`, `subject`, `group`: the item's category, the model that
+produced it, and the group of per-group figures. A role left at its default column is used
+only when the file has that column; a column given with `map` must exist."""
+WIDE_ROLES = frozenset({"item", "judges", "human", "human_score", "category", "subject", "group"})
+"""The roles a wide table reads (`judge`, `run`, `verdict` and `score` are a long table's)."""
+LONG_ROLES = frozenset(JUDGE_FIELDS.columns) - {"judges"}
+"""The roles a long table reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,56 +110,6 @@ class JudgeTable:
     @property
     def n_runs(self) -> int:
         return int(self.verdicts.shape[2])
-
-
-# -- files -----------------------------------------------------------------------------------
-def read_file(path: Path) -> pa.Table:
-    """Read a CSV, JSONL or Parquet file into an arrow table (by its suffix); every column must
-    have its own name."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            opts = pacsv.ParseOptions(newlines_in_values=True)
-            table = pacsv.read_csv(path, parse_options=opts)
-        elif suffix in (".parquet", ".pq"):
-            table = pq.read_table(path)
-        elif suffix in (".jsonl", ".ndjson", ".json"):
-            table = _read_jsonl(path)
-        else:
-            raise InputError(f"{path}: unknown file type {suffix!r}; use .csv, .jsonl or .parquet")
-        names = table.column_names
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: cannot read it as {suffix[1:]}: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: a column name is not UTF-8 text ({exc.reason})") from exc
-    seen: dict[str, int] = {}
-    for k, name in enumerate(names):
-        first = seen.setdefault(name, k)
-        if first != k:
-            raise InputError(
-                f"{path}: columns {first + 1} and {k + 1} are both named {name!r}; rename one"
-            )
-    return table
-
-
-def _read_jsonl(path: Path) -> pa.Table:
-    """Rows of JSON objects as a table; a column of mixed types, arrays or objects is read as
-    text (its cells are not labels, and say so if used as such)."""
-    rows = [row for _, _, row in jsonl.objects(path)]
-    names = dict.fromkeys(key for row in rows for key in row)
-    columns = {key: [row.get(key) for row in rows] for key in names}
-    arrays = {}
-    for key, values in columns.items():
-        try:
-            array = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            array = None
-        if array is None or pa.types.is_nested(array.type):
-            array = pa.array([None if v is None else str(v) for v in values])
-        arrays[key] = array
-    return pa.table(arrays) if arrays else pa.table({})
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -296,20 +250,19 @@ def _strings(table: pa.Table, name: str, where: str) -> list[str | None]:
     return values
 
 
-def _require(table: pa.Table, names: Sequence[str], path: Path) -> None:
-    for name in names:
-        if name not in table.column_names:
-            have = ", ".join(table.column_names)
-            raise InputError(f"{path}: no column {name!r} (columns: {have})")
+def _check(fields: Fields, table: pa.Table, path: Path, layout: Layout) -> None:
+    """Refuse a file without a column the layout needs (the item and judge columns) or one
+    the user named for a role the layout reads."""
+    wide = layout == "wide"
+    mine = replace(fields, given=fields.given & (WIDE_ROLES if wide else LONG_ROLES))
+    mine.check(table.column_names, str(path), need=("item", "judges" if wide else "judge"))
 
 
-def _optional(table: pa.Table, cols: Columns, role: str, path: Path) -> str | None:
-    name: str = getattr(cols, role)
-    if name in table.column_names:
-        return name
-    if role in cols.explicit:
-        _require(table, [name], path)
-    return None
+def _optional(table: pa.Table, fields: Fields, role: str) -> str | None:
+    """The column of an optional role when this file has it (`_check` refused a file without
+    a column the user named)."""
+    name = fields.get(role)
+    return name if name is not None and name in table.column_names else None
 
 
 # -- rows of all files, before items are aligned --------------------------------------------
@@ -346,7 +299,13 @@ def _note_item(rows: _Rows, role: str, item: str, value: object, where: str) -> 
 
 
 def _item_values(
-    rows: _Rows, table: pa.Table, items: list[str], keep: Ints, cols: Columns, path: Path
+    rows: _Rows,
+    table: pa.Table,
+    items: list[str],
+    keep: Ints,
+    fields: Fields,
+    path: Path,
+    human_threshold: float | None,
 ) -> None:
     """Note the item-level values (human label and score, category, subject, group) of rows
     `keep`, whose item ids are `items`."""
@@ -356,40 +315,52 @@ def _item_values(
         for r, it in zip(keep.tolist(), items, strict=True):
             _note_item(rows, role, it, values[r], f"{where} row {r + 1}")
 
-    name = _optional(table, cols, "human", path)
+    name = _optional(table, fields, "human")
     if name is not None:
         human, hscore = parse_labels(
-            _column(table, name), threshold=cols.human_threshold, where=f"{where} column {name}"
+            _column(table, name), threshold=human_threshold, where=f"{where} column {name}"
         )
         note("human label", human.tolist())
         if hscore is not None:
             note("human score", hscore.tolist())
-    hs = _optional(table, cols, "human_score", path)
+    hs = _optional(table, fields, "human_score")
     if hs is not None:
         note("human score", column_as(table, hs, pa.float64(), where).to_pylist())
     for role in ("category", "subject", "group"):
-        col = _optional(table, cols, role, path)
+        col = _optional(table, fields, role)
         if col is not None:
             note(role, list(_strings(table, col, where)))
 
 
 def _add_wide(
-    rows: _Rows, table: pa.Table, path: Path, cols: Columns, multi: bool, keep: Ints
+    rows: _Rows,
+    table: pa.Table,
+    path: Path,
+    fields: Fields,
+    multi: bool,
+    keep: Ints,
+    thresholds: tuple[float | None, float | None],
 ) -> None:
-    """The verdicts of rows `keep` of a wide table: one column per judge (module docstring)."""
+    """The verdicts of rows `keep` of a wide table: one column per judge (module docstring).
+    `thresholds`: the judges' and the human's."""
     where = str(path)
     n = keep.size
-    _require(table, cols.item, path)
-    if cols.item:
-        items = _keys(table, cols.item, where, keep)
+    threshold, human_threshold = thresholds
+    item_cols = fields.names("item")
+    if item_cols:
+        items = _keys(table, item_cols, where, keep)
     else:
         prefix = f"{path.name}:" if multi else ""
         items = [f"{prefix}{r + 1}" for r in keep.tolist()]
-    _item_values(rows, table, items, keep, cols, path)
-    used = {*cols.item, cols.human, cols.human_score, cols.category, cols.subject, cols.group}
-    if cols.judges:
-        _require(table, cols.judges, path)
-        judges = list(cols.judges)
+    _item_values(rows, table, items, keep, fields, path, human_threshold)
+    used = {
+        name
+        for role in ("item", "human", "human_score", "category", "subject", "group")
+        for name in fields.names(role)
+    }
+    told = fields.names("judges")
+    if told:
+        judges = list(told)
     else:
         free = [c for c in table.column_names if c not in used]
         excluded = [c for c in free if _name_words(c) & NOT_JUDGE_WORDS]
@@ -403,10 +374,10 @@ def _add_wide(
     for judge in judges:
         try:
             verdict, score = parse_labels(
-                _column(table, judge), threshold=cols.threshold, where=f"{where} column {judge}"
+                _column(table, judge), threshold=threshold, where=f"{where} column {judge}"
             )
         except InputError:
-            if cols.judges:
+            if told:
                 raise
             rows.skipped.append(judge)
             continue
@@ -420,21 +391,29 @@ def _add_wide(
         rows.row.append(keep + 1)
 
 
-def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns, keep: Ints) -> None:
-    """The verdicts of rows `keep` of a long table: one verdict per row."""
+def _add_long(
+    rows: _Rows,
+    table: pa.Table,
+    path: Path,
+    fields: Fields,
+    keep: Ints,
+    thresholds: tuple[float | None, float | None],
+) -> None:
+    """The verdicts of rows `keep` of a long table: one verdict per row. `fields` names an
+    item column (`read_judge_table`); `thresholds`: the judges' and the human's."""
     where = str(path)
     n = keep.size
-    item_cols = cols.item or ("item",)
-    _require(table, [*item_cols, cols.judge], path)
-    items = _keys(table, item_cols, where, keep)
-    _item_values(rows, table, items, keep, cols, path)
-    every_judge = _strings(table, cols.judge, where)
+    threshold, human_threshold = thresholds
+    items = _keys(table, fields.names("item"), where, keep)
+    _item_values(rows, table, items, keep, fields, path, human_threshold)
+    judge_col = fields["judge"]
+    every_judge = _strings(table, judge_col, where)
     raw_judges = [every_judge[r] for r in keep.tolist()]
     if None in raw_judges:
         row = int(keep[raw_judges.index(None)]) + 1
-        raise InputError(f"{where} column {cols.judge} row {row}: the judge is empty")
+        raise InputError(f"{where} column {judge_col} row {row}: the judge is empty")
     judges = [str(j) for j in raw_judges]
-    run_col = _optional(table, cols, "run", path)
+    run_col = _optional(table, fields, "run")
     if run_col is not None:
         every_run = _strings(table, run_col, where)
         runs = [str(every_run[r]) for r in keep.tolist()]
@@ -444,8 +423,8 @@ def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns, keep: Int
         for key in zip(items, judges, strict=True):
             runs.append(str(seen.get(key, 0)))
             seen[key] = seen.get(key, 0) + 1
-    verdict_col = _optional(table, cols, "verdict", path)
-    score_col = _optional(table, cols, "score", path)
+    verdict_col = _optional(table, fields, "verdict")
+    score_col = _optional(table, fields, "score")
     score = np.full(n, np.nan)
     if score_col is not None:
         scores = column_as(table, score_col, pa.float64(), where)
@@ -454,17 +433,18 @@ def _add_long(rows: _Rows, table: pa.Table, path: Path, cols: Columns, keep: Int
     if verdict_col is not None:
         every_verdict, from_score = parse_labels(
             _column(table, verdict_col),
-            threshold=cols.threshold,
+            threshold=threshold,
             where=f"{where} column {verdict_col}",
         )
         verdict = every_verdict[keep]
         if from_score is not None:
             score, rows.has_score = from_score[keep], True
-    elif score_col is not None and cols.threshold is not None:
-        verdict = np.where(np.isnan(score), np.nan, (score >= cols.threshold).astype(float))
+    elif score_col is not None and threshold is not None:
+        verdict = np.where(np.isnan(score), np.nan, (score >= threshold).astype(float))
     else:
         raise InputError(
-            f"{path}: no verdict column {cols.verdict!r} (or a score column with --threshold)"
+            f"{path}: no verdict column {fields.get('verdict')!r} "
+            "(or a score column with --threshold)"
         )
     rows.item.extend(items)
     rows.judge.extend(judges)
@@ -500,26 +480,39 @@ def _category_codes(
 
 
 def read_judge_table(
-    paths: Sequence[Path], columns: Columns | None = None, *, layout: Layout = "wide"
+    paths: Sequence[Path],
+    fields: Fields | None = None,
+    *,
+    layout: Layout = "wide",
+    threshold: float | None = None,
+    human_threshold: float | None = None,
 ) -> JudgeTable:
-    """Read wide or long verdict tables (several files are stacked) into one `JudgeTable`."""
-    cols = columns or Columns()
+    """Read wide or long verdict tables (several files are stacked) into one `JudgeTable`.
+
+    `fields`: `JUDGE_FIELDS` with the user's columns (default: `JUDGE_FIELDS`). Scores are
+    turned into labels at `threshold` (the judges') and `human_threshold` (the human's):
+    score >= threshold accepts; without one, a score other than 0/1 is refused."""
     if not paths:
         raise InputError("no input file given")
+    if layout not in ("wide", "long"):
+        raise InputError(f"layout {layout!r} is read by read_pairwise")
+    f = fields or JUDGE_FIELDS
+    if layout == "long" and not f.names("item"):
+        f = replace(f, columns={**f.columns, "item": ("item",)})  # a long table's default
+    thresholds = (threshold, human_threshold)
     rows = _Rows()
     found: dict[str, None] = {}
     for path in paths:
-        table = read_file(path)
+        table = read_table(path)
         found.update(dict.fromkeys(table.column_names))
+        _check(f, table, path, layout)
         blank = _blank_rows(table)
         rows.blank += int(blank.sum())
         keep = np.flatnonzero(~blank)
         if layout == "wide":
-            _add_wide(rows, table, path, cols, len(paths) > 1, keep)
-        elif layout == "long":
-            _add_long(rows, table, path, cols, keep)
+            _add_wide(rows, table, path, f, len(paths) > 1, keep, thresholds)
         else:
-            raise InputError(f"layout {layout!r} is read by read_pairwise_table")
+            _add_long(rows, table, path, f, keep, thresholds)
     if not rows.item:
         raise InputError(f"{', '.join(map(str, paths))}: no judge verdicts found")
     items, item_code = _codes(rows.item)
@@ -538,8 +531,9 @@ def read_judge_table(
             f"item {rows.item[k]!r} in run {rows.run[k]!r}; give each repeat its own run"
         )
     source = ", ".join(str(p) for p in paths)
-    if cols.human not in found:
-        raise _no_human_column(source, cols.human, tuple(found))
+    human_col = f["human"]
+    if human_col not in found:
+        raise _no_human_column(source, human_col, tuple(found))
     shape = (len(judges), len(items), len(runs))
     dense = np.full(shape, np.nan)
     dense.reshape(-1)[flat] = verdict
@@ -577,5 +571,5 @@ def read_judge_table(
         blank_rows=rows.blank,
         groups=groups,
         group=group,
-        group_by=cols.group if group is not None else None,
+        group_by=f.get("group") if group is not None else None,
     )

@@ -2,11 +2,16 @@
 
 Open one with `Ledger.open("keel.db")`; append entries built by `keel.records`; sign
 checkpoints, write receipts (c2sp.org/tlog-proof@v1), redact payloads, and `verify` it all.
+`Snapshot` reads the records with the verdicts on each (`view.py`). `ingest` (files of rows into
+records) loads on first use (`keel._lazy`): it brings the file readers, which most commands do
+not need.
 """
 
-from keel.ledger.bundle import ProofBundle, verify_bundle
+from typing import TYPE_CHECKING
+
+from keel._lazy import lazy
+from keel.ledger.bundle import ProofBundle, check_payload, verify_bundle
 from keel.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from keel.ledger.ingest import Defaults, FieldMap, IngestReport, ingest
 from keel.ledger.log import (
     Ancestor,
     Appended,
@@ -20,20 +25,37 @@ from keel.ledger.log import (
     prepare,
 )
 from keel.ledger.merkle import Hash, leaf_hash
-from keel.ledger.note import Signer, Verifier, generate_key, parse_signer, parse_verifier
+from keel.ledger.note import (
+    Signer,
+    Verifier,
+    generate_key,
+    load_verifier,
+    parse_signer,
+    parse_verifier,
+)
 from keel.ledger.sqlite import SQLiteStore
 from keel.ledger.store import Store
 from keel.ledger.verify import Problem, Report, verify
+from keel.ledger.view import ACCEPT, DEGENERATE, REJECT, Judged, Snapshot, expert_decision, texts
+
+if TYPE_CHECKING:
+    from keel.ledger.ingest import INGEST_FIELDS, Defaults, IngestReport, ingest
+
+lazy(__name__, {"ingest": ("INGEST_FIELDS", "Defaults", "IngestReport", "ingest")})
 
 __all__ = [
+    "ACCEPT",
+    "DEGENERATE",
+    "INGEST_FIELDS",
+    "REJECT",
     "Ancestor",
     "Appended",
     "Checkpoint",
     "Defaults",
-    "FieldMap",
     "Hash",
     "Info",
     "IngestReport",
+    "Judged",
     "Ledger",
     "Lineage",
     "Located",
@@ -43,18 +65,23 @@ __all__ = [
     "Report",
     "SQLiteStore",
     "Signer",
+    "Snapshot",
     "Store",
     "Verifier",
+    "check_payload",
     "default_key_path",
+    "expert_decision",
     "generate_key",
     "ingest",
     "leaf_hash",
     "ledger_files",
+    "load_verifier",
     "open_checkpoint",
     "parse_signer",
     "parse_verifier",
     "prepare",
     "sign_checkpoint",
+    "texts",
     "verify",
     "verify_bundle",
 ]

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass
 
-from keel.errors import InputError
+from keel.errors import InputError, VerificationError
 from keel.ledger.checkpoint import MAX_TREE_SIZE, Checkpoint, open_checkpoint
 from keel.ledger.merkle import Hash, leaf_hash, verify_inclusion
 from keel.ledger.note import Verifier
+from keel.records import parse_entry, payload_of
 
 __all__ = ["HEADER", "MAX_PROOF_HASHES", "ProofBundle", "verify_bundle"]
 
@@ -148,3 +150,14 @@ def verify_bundle(bundle: ProofBundle, entry: bytes, verifier: Verifier) -> Chec
     cp = open_checkpoint(bundle.checkpoint, verifier)
     verify_inclusion(leaf_hash(entry), bundle.index, cp.size, bundle.proof, cp.root)
     return cp
+
+
+def check_payload(entry: bytes, payload: bytes) -> str:
+    """Check that `payload` is the payload `entry` (exact entry bytes) commits to: its SHA-256
+    digest; InputError when the entry commits to none, VerificationError when it differs."""
+    ref = payload_of(parse_entry(entry))
+    if ref is None:
+        raise InputError("this entry commits to no payload")
+    if hashlib.sha256(payload).hexdigest() != ref.sha256:
+        raise VerificationError("these are not the payload bytes this entry commits to")
+    return ref.sha256

@@ -19,7 +19,6 @@ from keel.errors import (
     ConfigError,
     ErasurePendingError,
     InputError,
-    KeelError,
     NotFoundError,
     RedactedError,
     VerificationError,
@@ -43,6 +42,7 @@ from keel.ledger.note import (
     Signer,
     Verifier,
     generate_key,
+    load_verifier,
     parse_signer,
     parse_verifier,
     verifier_key,
@@ -216,8 +216,18 @@ class Ledger:
         """The verifier key recorded for this ledger."""
         vkey = self.store.get_meta("verifier_key")
         if vkey is None:
-            raise KeelError("this ledger has no signing key yet: run `keel ledger key init`")
+            raise _no_key()
         return parse_verifier(vkey)
+
+    def trusted_verifier(self, key: str | None = None) -> tuple[Verifier, str]:
+        """The verifier to check this ledger with, and where it came from: `key` (a key string
+        or file, `load_verifier`) when given, else the signing key file's, else the one stored
+        in the database (which a forger of the database could have replaced)."""
+        if key is not None:
+            return load_verifier(key), "--key"
+        if self.key_path is not None and self.key_path.exists():
+            return parse_verifier(verifier_key(self.key_path.read_text().strip())), "key file"
+        return self.verifier(), "database"
 
     def init_key(self, origin: str | None = None) -> str:
         """Create the ledger's Ed25519 checkpoint key and its key file; return the verifier key."""
@@ -242,13 +252,16 @@ class Ledger:
         return vkey
 
     def _signer(self) -> Signer:
+        vkey = self.store.get_meta("verifier_key")
+        if vkey is None:
+            raise _no_key()
         if self.key_path is None or not self.key_path.exists():
-            raise KeelError(
-                f"signing key not found at {self.key_path}: set KEEL_KEY to the ledger's key file"
+            raise InputError(
+                f"signing key not found at {self.key_path}: pass this ledger's key file (the one "
+                f"`keel ledger key init` wrote for {vkey}) with --key-file or KEEL_KEY"
             )
         skey = self.key_path.read_text().strip()
         signer = parse_signer(skey)
-        vkey = self.store.get_meta("verifier_key")
         if signer.name != self.origin or vkey != verifier_key(skey):
             raise VerificationError(f"the key in {self.key_path} is not this ledger's key ({vkey})")
         return signer
@@ -293,7 +306,9 @@ class Ledger:
             existing = store.entries_by_key(keys)
             results, rows, new_items, batch = self._classify(state, items, digests, keys, existing)
             if rows and not store.insert_entries(state.size, rows):
-                raise KeelError("the entries index changed under a write: run `keel ledger verify`")
+                raise VerificationError(
+                    "the entries index changed under a write: run `keel ledger verify`"
+                )
         if not rows:
             return results
         self._write_payloads(new_items)
@@ -619,7 +634,7 @@ class Ledger:
         """
         if not reason.strip():
             raise InputError("a redaction needs a reason (--reason)")
-        digest = self._payload_digest(ref)
+        digest = self.payload_digest(ref)
         k = key_of(bytes.fromhex(digest))
         with self.store.write():
             row = self.store.payloads_by_key([k]).get(k)
@@ -640,16 +655,18 @@ class Ledger:
         """Finish erasures: move erased bytes out of the database's journal and free pages."""
         self.store.compact()
 
-    def _payload_digest(self, ref: str) -> str:
+    def payload_digest(self, ref: str) -> str:
+        """The payload digest `ref` names: `ref` itself when it is the digest of a payload this
+        ledger holds or erased, else the payload digest of the entry it names."""
         if is_hex_digest(ref):
             k = key_of(bytes.fromhex(ref))
             row = self.store.payloads_by_key([k]).get(k)
-            if row is not None and row.digest.hex() == ref:
+            if (row is not None and row.digest.hex() == ref) or ref in self.redacted():
                 return ref
         loc = self.locate(ref)
         ref_ = payload_of(loc.entry)
         if ref_ is None:
-            raise InputError(f"entry {loc.id} is a {loc.entry.kind} with no payload to redact")
+            raise InputError(f"entry {loc.id} is a {loc.entry.kind} with no payload")
         return ref_.sha256
 
     def redacted(self) -> dict[str, Located]:
@@ -679,6 +696,29 @@ class Ledger:
                 checkpoints=len(checkpoints),
                 checkpoint_size=checkpoints[-1][0] if checkpoints else None,
             )
+
+    @property
+    def has_key(self) -> bool:
+        """Whether a checkpoint key was made for this ledger (`init_key`)."""
+        return self.store.get_meta("verifier_key") is not None
+
+    # -- settings of the applications that write this ledger --------------------------------
+    def setting(self, name: str) -> str | None:
+        """A setting an application stored beside this ledger (the loop stores its config).
+
+        Settings are not entries: no checkpoint covers them and verify cannot check them. Use
+        one to refuse a mistake (resuming a loop with another config), never as evidence.
+        """
+        return self.store.get_meta(_setting(name))
+
+    def put_setting(self, name: str, value: str) -> None:
+        """Store `value` as the setting `name`, once: a setting is never overwritten."""
+        key = _setting(name)
+        with self.store.write():
+            stored = self.store.get_meta(key)
+            if stored is not None and stored != value:
+                raise InputError(f"this ledger's setting {name!r} is already set to another value")
+            self.store.set_meta(key, value)
 
     def iter_located(self, start: int = 0) -> Iterator[Located]:
         """Every entry in log order, from index `start`."""
@@ -714,6 +754,16 @@ class _TreeState:
         self.count += len(new)
 
 
+_LEDGER_META = frozenset({"origin", "verifier_key", "schema", "erasure_pending"})
+
+
+def _setting(name: str) -> str:
+    """The metadata key of an application setting; the ledger's own keys are not settings."""
+    if name in _LEDGER_META or not name.isidentifier():
+        raise InputError(f"{name!r} cannot name a ledger setting: use an identifier of your own")
+    return name
+
+
 def _located(row: EntryRow) -> Located:
     return Located(
         EntryId(hashlib.sha256(row.entry).hexdigest()), row.idx, row.entry, parse_entry(row.entry)
@@ -725,8 +775,15 @@ def _check_same(stored: bytes, digest: bytes, key: int) -> None:
         raise _collision(key)
 
 
-def _collision(key: int) -> KeelError:
-    return KeelError(
+def _no_key() -> InputError:
+    return InputError(
+        "this ledger has no signing key yet: run `keel ledger key init` to create it (its file "
+        "goes where --key-file or KEEL_KEY says, by default beside the database)"
+    )
+
+
+def _collision(key: int) -> VerificationError:
+    return VerificationError(
         f"two different digests share the index key {key}; this is astronomically unlikely "
         "unless the database was edited: run `keel ledger verify`"
     )

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -260,6 +261,24 @@ def parse_signer(skey: str) -> Signer:
 def verifier_key(skey: str) -> str:
     """The verifier key string that matches signer key string ``skey``."""
     return parse_signer(skey).verifier().vkey
+
+
+def load_verifier(key: str) -> Verifier:
+    """The verifier named by `key`: a verifier key string, a file holding one, or a signer key
+    (string or file), whose verifier it then is. A key string holds ``+``; a file name a user
+    gives for a key does not."""
+    text = key.strip()
+    if "+" not in key:
+        path = Path(key)
+        try:
+            text = path.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"{key} is neither a verifier key string (name+id+key) nor a readable key file"
+            ) from exc
+    if text.startswith("PRIVATE+KEY+"):
+        text = verifier_key(text)
+    return parse_verifier(text)
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,21 @@ from urllib.parse import quote
 
 import orjson
 
-from keel.errors import ErasurePendingError, InputError, KeelError, StorageError
+from keel.errors import (
+    ErasurePendingError,
+    InputError,
+    KeelError,
+    StorageError,
+    VerificationError,
+)
 from keel.ledger.store import HASHES_PER_CHUNK, EntryRow, PayloadRow
 
 APPLICATION_ID = 0x6B65656C
 """SQLite `PRAGMA application_id` of a keel ledger: the ASCII bytes of "keel"."""
 STORE_VERSION = 1
 """SQLite `PRAGMA user_version` of the table layout below."""
+UNMARKED_LAYOUT = "1"
+"""The meta `schema` value of a ledger written before files were marked (the same layout)."""
 LOCK_TIMEOUT = 600.0
 """Seconds a writer waits for another writer's transaction (an ingest of millions of rows)."""
 COMPACT_WAIT = 10.0
@@ -166,9 +174,9 @@ class SQLiteStore:
         return app_id, version, frozenset(str(r[0]) for r in rows)
 
     def _unmarked_keel_ledger(self) -> bool:
-        """A ledger written before files were marked: keel's tables and schema "1" in meta."""
+        """A ledger written before files were marked: keel's tables, `UNMARKED_LAYOUT` in meta."""
         row = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
-        return row is not None and row[0] == "1"
+        return row is not None and row[0] == UNMARKED_LAYOUT
 
     def _initialise(self) -> None:
         _set_wal(self._db)
@@ -402,7 +410,7 @@ class SQLiteStore:
             row = self._db.execute("SELECT data FROM hashes WHERE chunk = ?", (chunk,)).fetchone()
             head = bytes(row[0]) if row is not None else b""
             if len(head) != offset * _HASH_SIZE:
-                raise KeelError(
+                raise VerificationError(
                     f"stored tree hashes are inconsistent at chunk {chunk}: "
                     "run `keel ledger verify` to find the damage"
                 )
@@ -427,7 +435,7 @@ class SQLiteStore:
             c, o = divmod(i, HASHES_PER_CHUNK)
             h = blobs.get(c, b"")[o * _HASH_SIZE : (o + 1) * _HASH_SIZE]
             if len(h) != _HASH_SIZE:
-                raise KeelError(
+                raise VerificationError(
                     f"stored tree hash {i} is missing: run `keel ledger verify` to find the damage"
                 )
             out.append(h)

@@ -1,18 +1,23 @@
 """The anchored loop, generation after generation (`keel loop run loop.toml`), and the demo that
 runs several loops side by side."""
 
-from keel.loop.config import (
-    ExpertConfig,
-    GeneratorConfig,
-    HumanConfig,
-    JudgeConfig,
-    LoopConfig,
-    MixConfig,
-    config_from,
-    load_config,
-)
-from keel.loop.run import GenerationSummary, LoopResult, Step, run_loop, split_human
-from keel.loop.truth import GroundTruth
+from typing import TYPE_CHECKING
+
+from keel._lazy import lazy
+
+if TYPE_CHECKING:
+    from keel.loop.config import (
+        ExpertConfig,
+        GeneratorConfig,
+        HumanConfig,
+        JudgeConfig,
+        LoopConfig,
+        MixConfig,
+        config_from,
+        load_config,
+    )
+    from keel.loop.run import GenerationSummary, LoopResult, Step, run_loop, split_human
+    from keel.loop.truth import GroundTruth
 
 __all__ = [
     "ExpertConfig",
@@ -30,3 +35,27 @@ __all__ = [
     "run_loop",
     "split_human",
 ]
+
+lazy(
+    __name__,
+    {
+        "config": (
+            "ExpertConfig",
+            "GeneratorConfig",
+            "HumanConfig",
+            "JudgeConfig",
+            "LoopConfig",
+            "MixConfig",
+            "config_from",
+            "load_config",
+        ),
+        "run": (
+            "GenerationSummary",
+            "LoopResult",
+            "Step",
+            "run_loop",
+            "split_human",
+        ),
+        "truth": ("GroundTruth",),
+    },
+)

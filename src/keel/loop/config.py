@@ -33,11 +33,12 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from keel.errors import ConfigError
+from keel.judges import JudgeBackend
+from keel.loop.limits import MAX_GENERATIONS
 from keel.mix import MixPolicy
 from keel.models import DEFAULT_KEY_ENV, endpoint_key
 
 GeneratorKind = Literal["ngram", "transformer", "served"]
-JudgeKind = Literal["likelihood", "repetition", "llm"]
 HumanPool = Literal["accumulated", "fresh"]
 Gate = Literal["corrected", "judges", "none"]
 MAX_CONFIG_BYTES = 1 << 20
@@ -45,7 +46,6 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_DEPTH = 16
 """The deepest nesting of tables and arrays read (a loop file needs 3)."""
 _TOO_DEEP = f"tables and arrays nest deeper than {MAX_DEPTH} levels; a loop file needs 3"
-MAX_GENERATIONS = 1000
 MAX_SAMPLES = 100_000
 """Texts generated per generation, and records reviewed per generation, at most."""
 MAX_TOKENS = 2048
@@ -75,8 +75,9 @@ def validated(model: type[M], data: object, source: object, context: Any = None)
 
 
 class HumanConfig(Settings):
-    """The human corpus: `fortunes` (the registry package) or a file of texts (.txt, one text a
-    line; .jsonl, a "text" field). A seeded shuffle splits it: `reference` texts held out for
+    """The human corpus: `fortunes` (the registry package), a file of texts (.txt, one text a
+    line; CSV, JSONL or Parquet, a "text" column) or a folder of such files
+    (`keel._input.read_corpus`). A seeded shuffle splits it: `reference` texts held out for
     the watch and the simulated experts' ground truth, `initial` texts for generation 0, then
     `fresh` new texts each generation."""
 
@@ -91,12 +92,29 @@ class HumanConfig(Settings):
         return corpus if corpus == "fortunes" else str(_resolve(corpus, info))
 
 
-class GeneratorConfig(Settings):
+class Endpoint(Settings):
+    """A model served behind an OpenAI-compatible API (`keel.models.ServedModel`): where, which
+    model, the environment variable holding its key, and how many requests at once. Its key is
+    checked like `keel judge run --llm`'s (`endpoint_key`)."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = DEFAULT_KEY_ENV
+    allow_insecure: bool = False
+    concurrency: int = Field(16, ge=1, le=MAX_CONCURRENCY)
+
+    def check_key(self) -> None:
+        """Refuse (ValueError, for pydantic) an endpoint whose key is missing or insecure."""
+        with _as_value_error():
+            endpoint_key(self.base_url, self.api_key_env, allow_insecure=self.allow_insecure)
+
+
+class GeneratorConfig(Endpoint):
     """The model retrained each generation: `samples` texts drawn at `temperature`, each
     continuing the first `prompt_tokens` tokens of a member of its training mix (its parent).
     `steps` is the transformer's (`keel.models.transformer.TransformerConfig`). A served model
     (`base_url`, `model`) is trained by `train_command`, which keel runs each generation (see
-    `keel.loop.run`); its key is checked like `keel judge run --llm`'s (`endpoint_key`)."""
+    `keel.loop.run`)."""
 
     kind: GeneratorKind = "ngram"
     order: int = Field(3, ge=1)
@@ -105,11 +123,6 @@ class GeneratorConfig(Settings):
     max_tokens: int = Field(60, ge=1, le=MAX_TOKENS)
     prompt_tokens: int = Field(2, ge=0, le=MAX_TOKENS)
     steps: int = Field(300, ge=1, le=MAX_STEPS)
-    base_url: str = ""
-    model: str = ""
-    api_key_env: str = DEFAULT_KEY_ENV
-    allow_insecure: bool = False
-    concurrency: int = Field(16, ge=1, le=MAX_CONCURRENCY)
     train_command: str = ""
 
     @model_validator(mode="after")
@@ -120,26 +133,20 @@ class GeneratorConfig(Settings):
                     "kind = 'served' needs base_url, model and train_command (the command that "
                     "trains the served model on each mix; docs/loop.md)"
                 )
-            with _as_value_error():
-                endpoint_key(self.base_url, self.api_key_env, allow_insecure=self.allow_insecure)
+            self.check_key()
         return self
 
 
-class JudgeConfig(Settings):
+class JudgeConfig(Endpoint):
     """One AI judge. likelihood: n-gram likelihood under the verified human texts of generation
     0; repetition: distinct-3 against human texts; llm: a served model with a rubric. The
-    offline ones accept at conformal p ≥ alpha (`keel.judges.run`)."""
+    offline ones accept at conformal p ≥ alpha (`keel.judges.backends`)."""
 
-    kind: JudgeKind
+    kind: JudgeBackend
     id: str = ""
     alpha: float = Field(0.05, gt=0, lt=1)
     order: int = Field(3, ge=1)
-    base_url: str = ""
-    model: str = ""
     rubric: str = ""
-    api_key_env: str = DEFAULT_KEY_ENV
-    allow_insecure: bool = False
-    concurrency: int = Field(16, ge=1, le=MAX_CONCURRENCY)
 
     @field_validator("rubric")
     @classmethod
@@ -151,8 +158,7 @@ class JudgeConfig(Settings):
         if self.kind == "llm":
             if not (self.base_url and self.model and self.rubric):
                 raise ValueError("an llm judge needs base_url, model and rubric (a rubric file)")
-            with _as_value_error():
-                endpoint_key(self.base_url, self.api_key_env, allow_insecure=self.allow_insecure)
+            self.check_key()
         return self
 
     @property

@@ -32,7 +32,8 @@ from pydantic import Field
 from keel._files import output_folder
 from keel.errors import ConfigError
 from keel.ledger import Ledger, verify_bundle
-from keel.loop.config import MAX_GENERATIONS, Settings, load_config, validated
+from keel.loop.config import Settings, load_config, validated
+from keel.loop.limits import MAX_GENERATIONS
 from keel.loop.report import Receipt, read_arm, summary, write_report
 from keel.loop.run import LoopResult, Step, run_loop
 from keel.mix import MAX_SEED, read_mix

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from keel.experts import RUBRIC_PREFIX, Judged, Snapshot, texts
+from keel.experts import RUBRIC_PREFIX
 from keel.judges import Audit, JudgeTable, audit
-from keel.ledger import Ledger
+from keel.ledger import Judged, Ledger, Snapshot, texts
 from keel.loop.run import GenerationSummary, LoopResult
 from keel.report import Section, Series, line_chart, paragraph, preformatted, table, write_page
 

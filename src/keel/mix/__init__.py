@@ -6,21 +6,34 @@ the acceptance rule); `log_mix(ledger, plan)` appends it. The parts are usable a
 `weighted_sample` (tail-preserving sampling).
 """
 
-from keel.mix.build import (
-    LoggedMix,
-    Member,
-    MixPlan,
-    Reason,
-    build_mix,
-    log_mix,
-    read_mix,
-    split_budget,
-    verified_floor,
-)
-from keel.mix.dedup import MinHashConfig, dedup, jaccard, shingle_hashes, signatures
-from keel.mix.lineage import tainted
-from keel.mix.policy import MAX_SEED, AnchorSet, Gate, HumanPool, MixPolicy
-from keel.mix.tails import TailConfig, rare_types, tail_weights, weighted_sample
+from typing import TYPE_CHECKING
+
+from keel._lazy import lazy
+
+if TYPE_CHECKING:
+    from keel.mix.build import (
+        LoggedMix,
+        Member,
+        MixPlan,
+        Reason,
+        build_mix,
+        log_mix,
+        read_mix,
+        split_budget,
+        verified_floor,
+    )
+    from keel.mix.dedup import dedup, jaccard, shingle_hashes, signatures
+    from keel.mix.lineage import tainted
+    from keel.mix.policy import (
+        MAX_SEED,
+        AnchorSet,
+        Gate,
+        HumanPool,
+        MinHashConfig,
+        MixPolicy,
+        TailConfig,
+    )
+    from keel.mix.tails import rare_types, tail_weights, weighted_sample
 
 __all__ = [
     "MAX_SEED",
@@ -48,3 +61,41 @@ __all__ = [
     "verified_floor",
     "weighted_sample",
 ]
+
+lazy(
+    __name__,
+    {
+        "build": (
+            "LoggedMix",
+            "Member",
+            "MixPlan",
+            "Reason",
+            "build_mix",
+            "log_mix",
+            "read_mix",
+            "split_budget",
+            "verified_floor",
+        ),
+        "dedup": (
+            "dedup",
+            "jaccard",
+            "shingle_hashes",
+            "signatures",
+        ),
+        "lineage": ("tainted",),
+        "policy": (
+            "MAX_SEED",
+            "AnchorSet",
+            "Gate",
+            "HumanPool",
+            "MinHashConfig",
+            "MixPolicy",
+            "TailConfig",
+        ),
+        "tails": (
+            "rare_types",
+            "tail_weights",
+            "weighted_sample",
+        ),
+    },
+)

@@ -26,9 +26,9 @@ from typing import Literal
 import numpy as np
 
 from keel.errors import InputError
-from keel.experts import RUBRIC_PREFIX, Judged, Snapshot, texts, votes
+from keel.experts import RUBRIC_PREFIX, votes
 from keel.judges import Rule, choose_rule
-from keel.ledger import Appended, Ledger
+from keel.ledger import Appended, Judged, Ledger, Snapshot, texts
 from keel.mix.dedup import dedup
 from keel.mix.lineage import tainted
 from keel.mix.policy import MixPolicy

@@ -23,38 +23,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from keel.errors import ConfigError
+from keel.mix.policy import MinHashConfig
 from keel.text import tokenize
 
 PRIME = np.uint64(2**31 - 1)
 UInts = npt.NDArray[np.uint64]
 _CHUNK = 1 << 15  # shingles hashed per block: num_perm × 256 KiB of memory
-
-
-@dataclass(frozen=True, slots=True)
-class MinHashConfig:
-    """MinHash parameters (module docstring): shingle size, permutations, bands, threshold."""
-
-    shingle: int = 3
-    num_perm: int = 128
-    bands: int = 32
-    threshold: float = 0.8
-    seed: int = 1
-
-    def __post_init__(self) -> None:
-        if self.shingle < 1:
-            raise ConfigError(f"shingle must be ≥ 1 word, got {self.shingle}")
-        if self.num_perm < 1 or self.bands < 1 or self.num_perm % self.bands:
-            raise ConfigError(
-                f"num_perm ({self.num_perm}) must be a positive multiple of bands ({self.bands})"
-            )
-        if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"the Jaccard threshold must be in (0, 1], got {self.threshold}")
 
 
 def _token_hash(token: str, cache: dict[str, int]) -> int:

@@ -1,7 +1,7 @@
 """Lineage pruning: a record descending from a degenerate record is left out of the mix.
 
 A record is flagged degenerate when its standing expert verdict has the label ``degenerate``
-(see `keel.experts.Snapshot`) or when a policy names it (`flagged`). A record is tainted when it
+(see `keel.ledger.Snapshot`) or when a policy names it (`flagged`). A record is tainted when it
 is flagged or any of its parents is tainted. Passes in log order decide it: a parent is
 normally logged before its children, so one pass suffices; passes repeat until nothing changes
 for parents logged later (appended with unknown references allowed). Parents the ledger does
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from keel.experts import Snapshot
+from keel.ledger import Snapshot
 from keel.records import EntryId
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from keel.errors import ConfigError
-from keel.mix.dedup import MinHashConfig
-from keel.mix.tails import TailConfig
 from keel.records import JSON
 
 Gate = Literal["corrected", "judges", "none"]
@@ -16,6 +15,41 @@ AnchorSet = Literal["random", "all"]
 MAX_SEED = 2**53 - 1
 """The largest seed (and mix size): both are logged, and the ledger's JSON holds integers up
 to 2**53 - 1."""
+
+
+@dataclass(frozen=True, slots=True)
+class MinHashConfig:
+    """MinHash parameters (`keel.mix.dedup`): shingle size, permutations, bands, threshold."""
+
+    shingle: int = 3
+    num_perm: int = 128
+    bands: int = 32
+    threshold: float = 0.8
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.shingle < 1:
+            raise ConfigError(f"shingle must be ≥ 1 word, got {self.shingle}")
+        if self.num_perm < 1 or self.bands < 1 or self.num_perm % self.bands:
+            raise ConfigError(
+                f"num_perm ({self.num_perm}) must be a positive multiple of bands ({self.bands})"
+            )
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"the Jaccard threshold must be in (0, 1], got {self.threshold}")
+
+
+@dataclass(frozen=True, slots=True)
+class TailConfig:
+    """Which types are rare (`tail_mass`) and how much a rare type weighs (`boost`)."""
+
+    tail_mass: float = 0.1
+    boost: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.tail_mass <= 1.0:
+            raise ConfigError(f"tail_mass must be in [0, 1], got {self.tail_mass}")
+        if not 0 <= self.boost < math.inf:
+            raise ConfigError(f"the tail boost must be a finite number ≥ 0, got {self.boost}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,32 +16,15 @@ toward the tail, not restricted to it.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from keel.errors import ConfigError
 from keel.text import tokenize
 
 Floats = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class TailConfig:
-    """Which types are rare (`tail_mass`) and how much a rare type weighs (`boost`)."""
-
-    tail_mass: float = 0.1
-    boost: float = 2.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.tail_mass <= 1.0:
-            raise ConfigError(f"tail_mass must be in [0, 1], got {self.tail_mass}")
-        if not 0 <= self.boost < math.inf:
-            raise ConfigError(f"the tail boost must be a finite number ≥ 0, got {self.boost}")
 
 
 def rare_types(human_texts: Iterable[str], tail_mass: float = 0.1) -> frozenset[str]:

@@ -20,10 +20,7 @@ than loopback unless the caller allows it, and no request follows a redirect to 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import os
 import random
-import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,20 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
 
 import orjson
 
-from keel.errors import ConfigError, KeelError
+from keel.errors import ConfigError, KeelError, ServiceError
+from keel.models.endpoint import DEFAULT_KEY_ENV, endpoint_key, origin
 from keel.records import JSON, canonical, sha256_hex
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 Role = Literal["system", "user", "assistant"]
-DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-KEY_ENV = re.compile(r"[A-Z][A-Z0-9_]*_API_KEY")
-"""The names of the environment variables keel reads a key from: upper case, ending in _API_KEY."""
 NO_KEY = "not-needed"
 """Sent when the key's environment variable is unset: local servers ignore it, the SDK needs one."""
 MAX_RETRY_AFTER = 60.0
@@ -60,56 +54,6 @@ def openai_sdk() -> ModuleType:
             "served models need the openai SDK: pip install 'keel[llm]' (or pip install openai)"
         ) from exc
     return openai
-
-
-def origin(url: str) -> tuple[str, str, int]:
-    """A URL's origin (RFC 6454): its scheme, host and port, the port defaulted by the scheme."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"{url!r} has an invalid port: {exc}") from exc
-    return parts.scheme, parts.hostname or "", port or (443 if parts.scheme == "https" else 80)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is this machine: localhost, 127.0.0.0/8 or ::1."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def endpoint_key(base_url: str, key_env: str, *, allow_insecure: bool = False) -> str | None:
-    """The API key to send to `base_url`: the value of `$key_env` (None when unset or empty).
-
-    A ConfigError, before any connection, when the URL is not http(s), when `key_env` does not
-    match `KEY_ENV` (so no other secret of the environment can be named and sent), or when a
-    key would cross the network in clear text: http:// to a host other than loopback, unless
-    `allow_insecure`."""
-    scheme, host, _ = origin(base_url)
-    if scheme not in ("http", "https"):
-        raise ConfigError(
-            f"base URL {base_url!r} must start with http:// or https:// "
-            "(e.g. http://localhost:8000/v1)"
-        )
-    if not KEY_ENV.fullmatch(key_env):
-        raise ConfigError(
-            f"keel reads an API key only from a variable whose name ends in _API_KEY (such as "
-            f"{DEFAULT_KEY_ENV} or KEEL_API_KEY), not {key_env!r}: put the server's key in one "
-            "and name it with --api-key-env (api_key_env in a loop file)"
-        )
-    key = os.environ.get(key_env) or None
-    if key is not None and scheme == "http" and not is_loopback(host) and not allow_insecure:
-        raise ConfigError(
-            f"${key_env} is set and {base_url} is plain http:// to {host}, not this machine: the "
-            "key would cross the network in clear text. Use https://, unset the variable if the "
-            "server needs no key, or pass --allow-insecure (allow_insecure = true in a loop "
-            "file) if you trust every network in between"
-        )
-    return key
 
 
 def same_origin_only(base_url: str) -> Callable[[Any], Awaitable[None]]:
@@ -362,16 +306,23 @@ class ServedModel:
             except sdk.APIConnectionError as exc:
                 last = exc
             except sdk.APIError as exc:
-                raise KeelError(f"{self.base_url} gave an answer the SDK rejects: {exc}") from exc
+                raise ServiceError(
+                    f"{self.base_url} gave an answer the SDK rejects for model {self.model!r}: "
+                    f"{exc}; check that it serves an OpenAI-compatible chat-completions API"
+                ) from exc
             else:
                 if not resp.choices:
-                    raise KeelError(f"{self.base_url} answered with no choices: {resp!r}")
+                    raise ServiceError(
+                        f"{self.base_url} answered with no choices for model {self.model!r}: "
+                        f"{resp!r}; check the server's log"
+                    )
                 choice = resp.choices[0]
                 return Completion(choice.message.content or "", choice.finish_reason)
-        raise KeelError(
+        raise ServiceError(
             f"{self.base_url} failed {self.retries + 1} times for model {self.model!r} "
-            f"(last: {type(last).__name__}: {last}); answers received so far are cached: "
-            "re-run to resume, or raise --retries / --timeout"
+            f"(last: {type(last).__name__}: {last}): check that the server is up and reachable "
+            "from here; answers received so far are cached: re-run to resume, or raise "
+            "--retries / --timeout"
         )
 
     def _delay(self, attempt: int, error: Exception | None) -> float:

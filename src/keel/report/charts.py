@@ -181,9 +181,10 @@ def _svg(
     """The chart's document; `left` is room added left of x = 0 for labels that reach there."""
     width = max(width, text_width(title, 14) + 16)
     full = math.ceil(width + left)
+    x0 = f"{-left:.1f}" if left > 0 else "0"  # never "-0.0"
     return (
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="{-left:.1f} 0 {full} {math.ceil(height)}" width="{full}" '
+        f'viewBox="{x0} 0 {full} {math.ceil(height)}" width="{full}" '
         f'height="{math.ceil(height)}" role="img" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title>"
         f'<text x="{width / 2:.1f}" y="20" text-anchor="middle" class="title">'

@@ -1,11 +1,12 @@
-"""The records of a ledger with the verdicts on each, read once, in log order.
+"""Read views of a ledger: its records with the verdicts on each, read once, in log order.
 
-Both the expert step (which records to review) and mixing (which records to train on) need the
-same view: every record, its AI verdicts and its expert verdicts. Expert verdicts are read as:
-adopted when the score is ≥ 0.5 (when a score is given), else when the label is ``accept``;
-rejected when the label is ``reject`` or ``degenerate``; a ``degenerate`` label also flags the
-record's descendants for lineage pruning. When several experts judged a record, the latest
-verdict in the log stands (a later review supersedes an earlier one).
+Expert review (which records to review), mixing (which records to train on), the judge commands
+and the loop need the same view: every record, its AI verdicts and its expert verdicts.
+Expert verdicts are read as: adopted when the score is ≥ 0.5 (when a score is given), else when
+the label is ``accept``; rejected when the label is ``reject`` or ``degenerate``; a
+``degenerate`` label also flags the record's descendants for lineage pruning. When several
+experts judged a record, the latest verdict in the log stands (a later review supersedes an
+earlier one).
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-import numpy.typing as npt
-
 from keel.errors import NotFoundError, RedactedError
-from keel.ledger import Ledger
+from keel.ledger.log import Ledger
 from keel.records import EntryId, Record, Verdict
 
 ACCEPT, REJECT, DEGENERATE = "accept", "reject", "degenerate"
-Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +59,6 @@ def expert_decision(v: Verdict) -> bool | None:
     if label in (REJECT, DEGENERATE):
         return False
     return None
-
-
-def ai_vote(v: Verdict) -> float:
-    """An AI verdict as a vote: 1.0 accept, 0.0 reject, NaN for any other label."""
-    label = (v.label or "").strip().lower()
-    return 1.0 if label == ACCEPT else 0.0 if label == REJECT else float("nan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,21 +115,6 @@ class Snapshot:
     def judges(self, items: Iterable[Judged]) -> tuple[str, ...]:
         """The AI judges that gave a verdict on any of `items`, sorted by id."""
         return tuple(sorted({v.judge for j in items for v in j.ai}))
-
-
-def votes(items: Sequence[Judged], judges: Sequence[str]) -> tuple[Floats, Floats]:
-    """(judges × items) AI votes (1/0/NaN) and scores (NaN where none); a judge's latest verdict
-    on an item stands."""
-    row = {name: k for k, name in enumerate(judges)}
-    v = np.full((len(judges), len(items)), np.nan)
-    s = np.full((len(judges), len(items)), np.nan)
-    for i, item in enumerate(items):
-        for verdict in item.ai:
-            k = row.get(verdict.judge)
-            if k is not None:
-                v[k, i] = ai_vote(verdict)
-                s[k, i] = np.nan if verdict.score is None else verdict.score
-    return v, s
 
 
 def texts(ledger: Ledger, items: Sequence[Judged]) -> list[str | None]:
