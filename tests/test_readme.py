@@ -37,9 +37,7 @@ def test_the_ledger_snippet(here: Path) -> None:
     assert (here / "keel.key").exists()  # the key file beside the database, as documented
 
 
-def test_the_judges_and_collapse_snippet(
-    here: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_judges_and_collapse_snippet(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
     exec(snippet("read_judge_table"), {})
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[:3]] == ["judge_a", "judge_b", "judge_c"]
