@@ -1,12 +1,16 @@
-"""Shared fixtures: a fresh signed ledger in tmp_path, a helper to fill it, the CLI runner."""
+"""Shared fixtures: a fresh signed ledger in tmp_path, a helper to fill it, the CLI runner, and
+headless Chromium (`browser`) with the folder its screenshots go to (`artifacts`)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +87,43 @@ def forge_entry() -> Callable[[Path, int, bytes], None]:
 def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     """Runs `keel ...` in-process; pass db= (or --db) to name a ledger."""
     return Cli(capsys)
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium through chromedriver, a window 1280 px wide."""
+    binary = next((p for b in BROWSERS if (p := shutil.which(b))), None)
+    driver = shutil.which("chromedriver")
+    missing = [
+        what for what, found in (("chromium", binary), ("chromedriver", driver)) if not found
+    ]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("selenium (pip install -e '.[dev]')")
+    if missing:
+        reason = f"no browser to test the pages in: {', '.join(missing)} missing"
+        if os.environ.get("KEEL_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason} (KEEL_REQUIRE_BROWSER=1)")
+        pytest.skip(f"{reason} (Debian: apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(binary)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--force-device-scale-factor=1"):  # fmt: skip
+        options.add_argument(arg)
+    chrome = webdriver.Chrome(options=options, service=Service(str(driver)))
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("KEEL_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

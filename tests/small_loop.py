@@ -21,7 +21,7 @@ def small_loop(**overrides: Any) -> dict[str, Any]:
             {"kind": "likelihood", "alpha": 0.1},
             {"kind": "repetition", "alpha": 0.1},
         ],
-        "experts": {"budget": 60, "random_share": 0.5},
+        "review": {"budget": 60, "random_share": 0.5},
         "mix": {"alpha": 0.2, "size": 200, "target_precision": 0.6},
     }
     return {**table, **overrides}

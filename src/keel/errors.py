@@ -10,7 +10,8 @@ Each class has one exit code, and each code one meaning (the table in README.md)
     ├── RedactedError            4
     ├── StorageError             5
     │   └── ErasurePendingError  5
-    └── ServiceError             6  a served model or the user's train_command failed
+    ├── ServiceError             6  a served model or the user's train_command failed
+    └── ReviewPending            7  the loop is waiting for people: reviews are pending
 """
 
 
@@ -70,3 +71,17 @@ class ServiceError(KeelError):
     the message says what to check, and a re-run resumes where this one stopped."""
 
     exit_code = 6
+
+
+class ReviewPending(KeelError):  # noqa: N818 - a state to wait out, not a failure
+    """The loop is waiting for people: a generation's review round still has decisions to
+    make, or too few records drawn at random were decided (`[review] min_anchors`). Nothing is
+    wrong; once reviewers decide, running the loop again resumes at that generation. Carries
+    the generation and the decisions still pending."""
+
+    exit_code = 7
+
+    def __init__(self, message: str, *, generation: int | None = None, pending: int = 0) -> None:
+        super().__init__(message)
+        self.generation = generation
+        self.pending = pending

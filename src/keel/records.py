@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, NewType, NoReturn, TypeAlias, cast, get_args
+from typing import Literal, NewType, NoReturn, TypeAlias, TypeVar, cast, get_args
 
 import orjson
 
@@ -30,7 +30,17 @@ JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | 
 Origin = Literal["human", "expert", "synthetic"]
 JudgeKind = Literal["ai", "expert"]
 PayloadType = Literal["text", "json", "ids"]
-Kind = Literal["record", "verdict", "mix", "run", "redaction"]
+Kind = Literal["record", "verdict", "mix", "run", "redaction", "enrolment", "round", "close"]
+Role = Literal["reviewer", "admin"]
+Decided = Literal["accept", "reject", "degenerate"]
+"""An expert's decision on a record: adopt it, reject it, or reject it and flag its descendants
+(degenerate)."""
+ItemReason = Literal["random", "uncertain", "gold"]
+"""Why a record is in a review round: drawn at random, drawn for the judges' uncertainty (with
+probability growing with it), or a gold item whose answer the round committed to."""
+Made = Literal["browser", "server"]
+"""Where a decision was signed: in the reviewer's browser (WebCrypto) with a key that never left
+it, or by keel's server with the reviewer's key held server-side."""
 
 EntryId = NewType("EntryId", str)
 """Lower-case hex SHA-256 of an entry's canonical bytes."""
@@ -38,6 +48,13 @@ Digest = NewType("Digest", str)
 """Lower-case hex SHA-256 of a payload's bytes."""
 
 ORIGINS: tuple[Origin, ...] = get_args(Origin)
+ROLES: tuple[Role, ...] = get_args(Role)
+DECISIONS: tuple[Decided, ...] = get_args(Decided)
+ITEM_REASONS: tuple[ItemReason, ...] = get_args(ItemReason)
+SIGNED_IN: tuple[Made, ...] = get_args(Made)
+DECISION_CONTEXT = b"keel/decision/v1\n"
+"""Prefix of every signed decision message (domain separation: a reviewer's signature on a
+decision can never be taken for a signature on anything else, such as a checkpoint note)."""
 HUMAN_ORIGINS: frozenset[Origin] = frozenset({"human", "expert"})
 """Origins of verified human text: the anchor of every loop."""
 JUDGE_KINDS: tuple[JudgeKind, ...] = get_args(JudgeKind)
@@ -48,6 +65,7 @@ MAX_DEPTH = 64
 """The deepest nesting of arrays and objects keel accepts in a JSON value (RFC 8259 §9 lets a
 parser set one): a row, a cell, a tag or a parameter; deeper input is refused, not recursed into."""
 _MAX_SAFE_INT = 2**53 - 1
+_S = TypeVar("_S", bound=str)
 _DBL_MIN = sys.float_info.min
 _HEX = frozenset("0123456789abcdef")
 
@@ -461,9 +479,23 @@ class Verdict:
     score: float | None = None
     rubric: str | None = None
     rationale: PayloadRef | None = None
+    round: EntryId | None = None
+    """The review round the decision answers (expert verdicts made through `keel review`)."""
+    seconds: float | None = None
+    """Time the reviewer spent on the item, from showing it to deciding (the server's clock)."""
+    signature: DecisionSignature | None = None
+    correction: str | None = None
+    """An expert's corrected label for the record (e.g. its class), beside the decision."""
     kind: Literal["verdict"] = "verdict"
 
     def to_json(self) -> dict[str, JSON]:
+        out = self.unsigned_json()
+        if self.signature is not None:
+            out["signature"] = self.signature.to_json()
+        return out
+
+    def unsigned_json(self) -> dict[str, JSON]:
+        """The entry without its signature: what a reviewer signs (`decision_message`)."""
         out: dict[str, JSON] = {
             "kind": "verdict",
             "v": ENTRY_VERSION,
@@ -478,7 +510,32 @@ class Verdict:
             out["rubric"] = self.rubric
         if self.rationale is not None:
             out["rationale"] = self.rationale.to_json()
+        if self.round is not None:
+            out["round"] = self.round
+        if self.seconds is not None:
+            out["seconds"] = self.seconds
+        if self.correction is not None:
+            out["correction"] = self.correction
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSignature:
+    """A reviewer's Ed25519 signature on a decision: the enrolment entry holding the key, where
+    it was made, and the signature (standard base64 of 64 bytes) on `decision_message`."""
+
+    enrolment: EntryId
+    made: Made
+    ed25519: str
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"enrolment": self.enrolment, "made": self.made, "ed25519": self.ed25519}
+
+
+def decision_message(v: Verdict) -> bytes:
+    """The bytes a reviewer signs: `DECISION_CONTEXT` then the RFC 8785 bytes of the verdict
+    entry without its `signature` member. Anyone holding the entry can rebuild them."""
+    return DECISION_CONTEXT + canonical(v.unsigned_json())
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,7 +601,120 @@ class Redaction:
         }
 
 
-Entry: TypeAlias = Record | Verdict | Mix | Run | Redaction
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """A reviewer joins (or changes key): the name their decisions carry as judge id, their
+    role, and their Ed25519 verifier key in the note format (`name+hex8+base64`, whose name is
+    the reviewer's). The last enrolment of a name logged before a decision holds its key."""
+
+    name: str
+    role: Role
+    key: str
+    kind: Literal["enrolment"] = "enrolment"
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "kind": "enrolment",
+            "v": ENTRY_VERSION,
+            "name": self.name,
+            "role": self.role,
+            "key": self.key,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RoundItem:
+    """A record in a review round: its inclusion probability p (the chance the sampler gave it,
+    for inverse-probability weighting; 1 for gold items), why it was chosen, and the reviewers
+    it is assigned to."""
+
+    record: EntryId
+    p: float
+    reason: ItemReason
+    reviewers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "record": self.record,
+            "p": self.p,
+            "reason": self.reason,
+            "reviewers": list(self.reviewers),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """A review round: the generation it reviews, how its sample was drawn (budget, random
+    share, seed), its items, the overlap (reviewers per item), whether reviewers see the AI
+    judges' verdicts, the guidelines (a text payload) and the commitment to the gold answers
+    (`gold_commitment`), revealed by the `Close` entry that ends the round."""
+
+    items: tuple[RoundItem, ...]
+    budget: int
+    random_share: float
+    seed: int
+    overlap: int
+    show_judges: bool = False
+    generation: int | None = None
+    gold: str | None = None
+    """Hex SHA-256 commitment to the gold answers (`gold_commitment`); None: no gold items."""
+    guidelines: PayloadRef | None = None
+    kind: Literal["round"] = "round"
+
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {
+            "kind": "round",
+            "v": ENTRY_VERSION,
+            "items": [i.to_json() for i in self.items],
+            "budget": self.budget,
+            "random_share": self.random_share,
+            "seed": self.seed,
+            "overlap": self.overlap,
+            "show_judges": self.show_judges,
+        }
+        if self.generation is not None:
+            out["generation"] = self.generation
+        if self.gold is not None:
+            out["gold"] = self.gold
+        if self.guidelines is not None:
+            out["guidelines"] = self.guidelines.to_json()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """The end of a round: no decision on it is taken after this entry. A round with gold items
+    reveals them here: the salt and the answers whose commitment the round holds
+    (`gold_commitment(salt, answers) == round.gold`)."""
+
+    round: EntryId
+    salt: str | None = None
+    answers: Mapping[EntryId, Decided] = field(default_factory=dict)
+    kind: Literal["close"] = "close"
+
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {"kind": "close", "v": ENTRY_VERSION, "round": self.round}
+        if self.salt is not None:
+            out["salt"] = self.salt
+            out["answers"] = _answers_json(self.answers)
+        return out
+
+
+def gold_commitment(salt: str, answers: Mapping[EntryId, Decided]) -> str:
+    """Hex SHA-256 of the salt's bytes (hex-decoded, ≥ 16 bytes) followed by the RFC 8785 bytes
+    of the answers object: a hiding, binding commitment (the salt stops anyone guessing the
+    answers from the hash; the hash stops anyone changing them once reviews are in)."""
+    raw = bytes.fromhex(salt)
+    if len(raw) < 16:
+        raise InputError("a gold salt needs at least 16 random bytes")
+    return sha256_hex(raw + canonical(_answers_json(answers)))
+
+
+def _answers_json(answers: Mapping[EntryId, Decided]) -> dict[str, JSON]:
+    return {str(k): str(v) for k, v in answers.items()}
+
+
+Entry: TypeAlias = Record | Verdict | Mix | Run | Redaction | Enrolment | Round | Close
 
 
 def entry_bytes(entry: Entry) -> bytes:
@@ -560,17 +730,29 @@ def payload_of(entry: Entry) -> PayloadRef | None:
         return entry.rationale
     if isinstance(entry, Mix):
         return entry.members
+    if isinstance(entry, Round):
+        return entry.guidelines
     return None
 
 
 def references(entry: Entry) -> list[EntryId]:
-    """The ids of the entries `entry` points to (parents, judged record, mix); they must exist."""
+    """The ids of the entries `entry` points to (parents, judged record, round, signing key's
+    enrolment, mix, a round's items); they must exist."""
     if isinstance(entry, Record):
         return list(entry.parents)
     if isinstance(entry, Verdict):
-        return [entry.record]
+        out = [entry.record]
+        if entry.round is not None:
+            out.append(entry.round)
+        if entry.signature is not None:
+            out.append(entry.signature.enrolment)
+        return out
     if isinstance(entry, Run):
         return [entry.mix]
+    if isinstance(entry, Round):
+        return list(dict.fromkeys(i.record for i in entry.items))
+    if isinstance(entry, Close):
+        return [entry.round]
     return []
 
 
@@ -730,6 +912,7 @@ def _from_json(obj: dict[str, JSON]) -> Entry:
     if kind == "verdict":
         judge = cast(dict[str, JSON], obj["judge"])
         rationale = cast(dict[str, JSON] | None, obj.get("rationale"))
+        sig = cast(dict[str, JSON] | None, obj.get("signature"))
         return Verdict(
             record=EntryId(str(obj["record"])),
             judge=str(judge["id"]),
@@ -738,6 +921,16 @@ def _from_json(obj: dict[str, JSON]) -> Entry:
             score=cast(float | None, obj.get("score")),
             rubric=cast(str | None, obj.get("rubric")),
             rationale=None if rationale is None else _payload(rationale),
+            round=None if obj.get("round") is None else _check_id(obj["round"], "round"),
+            seconds=cast(float | None, obj.get("seconds")),
+            correction=cast(str | None, obj.get("correction")),
+            signature=None
+            if sig is None
+            else DecisionSignature(
+                _check_id(sig["enrolment"], "enrolment"),
+                _one_of(sig["made"], SIGNED_IN, "made"),
+                str(sig["ed25519"]),
+            ),
         )
     if kind == "mix":
         return Mix(
@@ -755,4 +948,49 @@ def _from_json(obj: dict[str, JSON]) -> Entry:
         )
     if kind == "redaction":
         return Redaction(digest=Digest(str(obj["digest"])), reason=str(obj["reason"]))
+    if kind == "enrolment":
+        return Enrolment(
+            name=str(obj["name"]), role=_one_of(obj["role"], ROLES, "role"), key=str(obj["key"])
+        )
+    if kind == "round":
+        guidelines = cast(dict[str, JSON] | None, obj.get("guidelines"))
+        return Round(
+            items=tuple(
+                _round_item(cast(dict[str, JSON], i)) for i in cast(list[JSON], obj["items"])
+            ),
+            budget=int(cast(int, obj["budget"])),
+            random_share=float(cast(float, obj["random_share"])),
+            seed=int(cast(int, obj["seed"])),
+            overlap=int(cast(int, obj["overlap"])),
+            show_judges=bool(obj["show_judges"]),
+            generation=cast(int | None, obj.get("generation")),
+            gold=cast(str | None, obj.get("gold")),
+            guidelines=None if guidelines is None else _payload(guidelines),
+        )
+    if kind == "close":
+        answers = cast(dict[str, JSON], obj.get("answers", {}))
+        return Close(
+            round=_check_id(obj["round"], "round"),
+            salt=cast(str | None, obj.get("salt")),
+            answers={
+                _check_id(k, "gold item"): _one_of(v, DECISIONS, "gold answer")
+                for k, v in answers.items()
+            },
+        )
     raise ValueError(f"unknown kind {kind!r}")
+
+
+def _round_item(obj: dict[str, JSON]) -> RoundItem:
+    return RoundItem(
+        record=_check_id(obj["record"], "round item"),
+        p=float(cast(float, obj["p"])),
+        reason=_one_of(obj["reason"], ITEM_REASONS, "reason"),
+        reviewers=tuple(str(r) for r in cast(list[JSON], obj["reviewers"])),
+    )
+
+
+def _one_of(value: JSON, allowed: tuple[_S, ...], what: str) -> _S:
+    for a in allowed:
+        if value == a:
+            return a
+    raise ValueError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")

@@ -27,7 +27,7 @@ def commands(
 
 
 COMMANDS = dict(commands(command()))
-OPENS_LEDGER = {"ingest", "watch", "ledger", "mix", "judge run"}
+OPENS_LEDGER = {"ingest", "watch", "ledger", "mix", "judge run", "review", "experts"}
 
 
 @pytest.fixture

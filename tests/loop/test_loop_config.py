@@ -84,7 +84,7 @@ def _error(tmp_path: Path, **overrides: Any) -> str:
             {"judges": [{"kind": "likelihood", "order": 0}]},
             "[[judges]] #1 order: must be ≥ 1, got 0",
         ),
-        ({"experts": {"budget": 10**6}}, "[experts] budget: must be from 0 to 100,000"),
+        ({"review": {"budget": 10**6}}, "[review] budget: must be from 0 to 100,000"),
         (
             {"name": "x y" * 5000},
             "name: must be non-empty letters, digits, '-', '_' or '.', got 'x yx yx yx y...yx yx",
@@ -103,7 +103,7 @@ def _error(tmp_path: Path, **overrides: Any) -> str:
             {"judges": [{"kind": "likelihood"}, {"kind": "repetition", "alpha": 1}]},
             "[[judges]] #2 alpha: must be in (0, 1), got 1",
         ),
-        ({"experts": {"random_share": 0}}, "[experts] random_share: must be in (0, 1], got 0"),
+        ({"review": {"random_share": 0}}, "[review] random_share: must be in (0, 1], got 0"),
         ({"mix": {"alpha": "0.2"}}, "[mix] alpha: must be a number, got '0.2'"),
         ({"generator": 3}, "generator: must be a table, got 3"),
         ({"judges": [{"kind": "llm"}]}, "an llm judge needs base_url, model and rubric"),
@@ -112,7 +112,7 @@ def _error(tmp_path: Path, **overrides: Any) -> str:
             {"generator": {"kind": "served", "base_url": "http://x/v1", "model": "m"}},
             "kind = 'served' needs base_url, model and train_command",
         ),
-        ({"experts": {"budget": 0}}, "gate = 'corrected' chooses its rule on expert anchors"),
+        ({"review": {"budget": 0}}, "gate = 'corrected' chooses its rule on expert anchors"),
         ({"human": {"fresh": 0}}, "needs fresh human texts each generation"),
         (
             {"mix": {"gate": "judges"}, "judges": []},
@@ -128,6 +128,53 @@ def test_bad_settings_name_the_key(
     tmp_path: Path, overrides: dict[str, Any], expected: str
 ) -> None:
     assert expected in _error(tmp_path, **overrides)
+
+
+WEB = {"reviewer": "web", "budget": 60}
+
+
+@pytest.mark.parametrize(
+    ("review", "expected"),
+    [
+        ({"panel": "simulated"}, "unknown key 'panel' in [review]; known keys: budget,"),
+        ({"reviewer": "people"}, "[review] reviewer: must be one of 'simulated' or 'web'"),
+        ({**WEB, "overlap": 0}, "[review] overlap: must be from 1 to 100, got 0"),
+        ({**WEB, "reviewers": "ana"}, "[review] reviewers: must be an array, got 'ana'"),
+        ({**WEB, "reviewers": ["ana", 1]}, "[review] reviewers #2: must be a string, got 1"),
+        ({**WEB, "reviewers": ["ana", "a b"]}, "'a b' is not a reviewer's name"),
+        ({**WEB, "reviewers": ["ana", "ana"]}, "a reviewer is named twice"),
+        ({**WEB, "reviewers": ["ana"], "overlap": 2}, "overlap = 2 needs at least 2 reviewers"),
+        ({**WEB, "url": "127.0.0.1:8765"}, "[review] url: must be an http:// or https://"),
+        ({**WEB, "min_anchors": -1}, "[review] min_anchors: must be from 0 to 100,000"),
+        ({"budget": 60, "reviewers": ["ana"]}, "reviewers and overlap are for people"),
+        ({"budget": 60, "overlap": 2}, "reviewers and overlap are for people"),
+        ({"budget": 0, "min_anchors": 1}, "min_anchors = 1 needs a budget > 0"),
+        # the simulated panel draws ceil(0.5 × 60) = 30 records at random a generation
+        (
+            {"budget": 60, "min_anchors": 31},
+            "[review] min_anchors = 31 cannot be met: the simulated panel draws 30 records",
+        ),
+    ],
+)
+def test_bad_review_settings_name_the_key(
+    tmp_path: Path, review: dict[str, Any], expected: str
+) -> None:
+    mix = {"alpha": 0.2, "size": 200, "gate": "judges"}
+    assert expected in _error(tmp_path, review=review, mix=mix)
+
+
+def test_review_settings_for_people(tmp_path: Path) -> None:
+    cfg = load_config(write_loop(tmp_path, review={**WEB, "reviewers": ["ana", "bo"],
+                                                   "overlap": 2, "min_anchors": 40}))  # fmt: skip
+    review = cfg.review
+    assert (review.reviewer, review.reviewers, review.overlap) == ("web", ("ana", "bo"), 2)
+    assert review.url == "http://127.0.0.1:8765/" and review.min_anchors == 40
+    # people may fall short of min_anchors in a round (the loop then waits): not a config error
+    assert load_config(write_loop(tmp_path, review={**WEB, "min_anchors": 60})).review.budget
+    simulated = load_config(write_loop(tmp_path, review={"budget": 60, "min_anchors": 30}))
+    assert simulated.review.reviewer == "simulated"
+    assert simulated.review.random_anchors(cfg.generator.samples) == 30
+    assert simulated.review.random_anchors(10) == 5
 
 
 SERVED = {"kind": "served", "base_url": "http://10.0.0.5:8000/v1", "model": "m",
@@ -158,7 +205,7 @@ MINIMAL = 'name = "x"\n{}[mix]\ngate = "none"\nhuman = "accumulated"\n'
     ("lines", "expected"),
     [
         ("generator = { temperature = nan }\n", "[generator] temperature: must be a finite number"),
-        ("experts = { error_rate = -inf }\n", "[experts] error_rate: must be a finite number"),
+        ("review = { error_rate = -inf }\n", "[review] error_rate: must be a finite number"),
         ("seed = " + "[" * 2000 + "]" * 2000 + "\n", "nest deeper than 16 levels"),
         ("seed = " + "[" * 17 + "]" * 17 + "\n", "'seed': tables and arrays nest deeper than 16"),
         ("seed = 0x" + "f" * 4000 + "\n", "'seed' holds an integer beyond 64 bits"),
@@ -205,8 +252,7 @@ def test_several_errors_are_one_line_naming_the_first(tmp_path: Path) -> None:
 
 
 STORED = (
-    '{"experts":{"budget":60,"error_rate":0.05,"panel":"simulated","random_share":0.5},'
-    '"generator":{"allow_insecure":false,"api_key_env":"OPENAI_API_KEY","base_url":"",'
+    '{"generator":{"allow_insecure":false,"api_key_env":"OPENAI_API_KEY","base_url":"",'
     '"concurrency":16,"kind":"ngram","max_tokens":30,"model":"","order":3,"prompt_tokens":2,'
     '"samples":300,"steps":300,"temperature":1,"train_command":""},'
     '"human":{"corpus":"fortunes","fresh":40,"initial":200,"reference":300},'
@@ -216,10 +262,13 @@ STORED = (
     '"base_url":"","concurrency":16,"id":"","kind":"repetition","model":"","order":3,'
     '"rubric":""}],"ledger":"LEDGER","mix":{"alpha":0.2,"confidence":0.95,"dedup":true,'
     '"gate":"corrected","human":"fresh","lineage":true,"size":200,"tails":true,'
-    '"target_precision":0.6},"name":"small","origin":"","seed":3}'
+    '"target_precision":0.6},"name":"small","origin":"",'
+    '"review":{"budget":60,"error_rate":0.05,"min_anchors":0,"overlap":1,"random_share":0.5,'
+    '"reviewer":"simulated","reviewers":[],"url":"http://127.0.0.1:8765/"},"seed":3}'
 )
-"""The small loop's settings as a ledger stores them (written by keel before its configs were
-pydantic models): a ledger made by an earlier keel must still resume."""
+"""The small loop's settings as a ledger stores them. A ledger is resumed only with the same
+bytes, so a change here is a change of shape: ledgers started before it must be resumed by the
+keel that started them (as those from before `[experts]` became `[review]`)."""
 
 
 def test_the_stored_config_keeps_its_bytes(tmp_path: Path) -> None:

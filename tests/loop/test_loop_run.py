@@ -226,7 +226,7 @@ def test_an_llm_judge_on_a_loopback_server_judges_every_record_once(tmp_path: Pa
                 {"kind": "likelihood", "alpha": 0.1},
                 {"kind": "llm", "base_url": fake.base_url, "model": "jm", "rubric": "quality.toml"},
             ],
-            experts={"budget": 0},
+            review={"budget": 0},
             mix={"alpha": 0.2, "size": 200, "gate": "judges"},
         )
         result = run_loop(load_config(path))

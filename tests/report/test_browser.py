@@ -9,9 +9,7 @@ failure."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,6 @@ from keel.text import load_fortunes
 from small_loop import write_loop
 
 WIDTH = 1280
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 CHECK = """
 const limit = document.documentElement.clientWidth;
@@ -90,50 +87,13 @@ return problems;
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium through chromedriver, a window 1280 px wide."""
-    binary = next((p for b in BROWSERS if (p := shutil.which(b))), None)
-    driver = shutil.which("chromedriver")
-    missing = [
-        what for what, found in (("chromium", binary), ("chromedriver", driver)) if not found
-    ]
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing.append("selenium (pip install -e '.[dev]')")
-    if missing:
-        reason = f"no browser to test the pages in: {', '.join(missing)} missing"
-        if os.environ.get("KEEL_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason} (KEEL_REQUIRE_BROWSER=1)")
-        pytest.skip(f"{reason} (Debian: apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(binary)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--force-device-scale-factor=1"):  # fmt: skip
-        options.add_argument(arg)
-    chrome = webdriver.Chrome(options=options, service=Service(str(driver)))
-    try:
-        yield chrome
-    finally:
-        chrome.quit()
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("KEEL_ARTIFACTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def demo_page(out: Path) -> Path:
     """The demo report of two small loops: one self-consuming, one anchored."""
     plain = write_loop(
         out / "self-consuming",
         name="self-consuming",
         judges=[],
-        experts={"budget": 0},
+        review={"budget": 0},
         mix={"alpha": 0.0, "size": 200, "gate": "none", "lineage": False, "dedup": False,
              "tails": False},
     )  # fmt: skip

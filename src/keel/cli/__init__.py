@@ -15,7 +15,7 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from keel import __version__
-from keel.cli import _common, collapse, ingest, judge, ledger, loop, mix
+from keel.cli import _common, collapse, experts, ingest, judge, ledger, loop, mix, review
 from keel.errors import KeelError
 
 app = typer.Typer(
@@ -28,7 +28,9 @@ app = typer.Typer(
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(judge.app, name="judge")
 app.add_typer(mix.app, name="mix")
+app.add_typer(experts.app, name="experts")
 app.add_typer(loop.app, name="loop")
+app.add_typer(review.app, name="review")
 app.command("demo")(loop.demo_command)
 app.command("ingest")(ingest.ingest_command)
 app.command("watch")(collapse.watch_command)

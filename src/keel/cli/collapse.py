@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
@@ -23,12 +24,13 @@ from keel.cli._common import (
     refreshed_output,
 )
 from keel.collapse.settings import WATCH_METRICS, Thresholds
-from keel.collapse.simulate import LOOPS, MODELS, Loop, Model, Refit
-from keel.errors import InputError
+from keel.collapse.simulate import LOOPS, MODELS, PACE_POINTS, Loop, Model, Refit
+from keel.errors import ConfigError, InputError
 from keel.mix import MAX_SEED
 
 if TYPE_CHECKING:
-    from keel.collapse import SimulationResult, WatchReport
+    from keel.collapse import Simulation, SimulationResult, WatchReport
+    from keel.collapse.simulate import PaceResult
     from keel.collapse.watch import Level
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
@@ -238,13 +240,36 @@ def simulate_command(
     write_texts: Annotated[
         Path | None, typer.Option(help="n-gram: write each generation's texts (run 0) here.")
     ] = None,
+    pace: Annotated[
+        bool,
+        typer.Option(
+            "--pace",
+            help="Sweep the loop pace s/r (generations per verified human item): run the fresh "
+            "loop at α = min(1, r/(s·M)) for each and report the last generation's tail.",
+        ),
+    ] = False,
+    pace_points: Annotated[
+        int, typer.Option(help="Pace: number of s/r values, log-spaced.")
+    ] = PACE_POINTS,
+    pace_min: Annotated[
+        float | None, typer.Option(help="Pace: smallest s/r (default 1/M, where α = 1).")
+    ] = None,
+    pace_max: Annotated[
+        float | None,
+        typer.Option(help="Pace: largest s/r (default 1, one verified item a generation)."),
+    ] = None,
+    pace_ratios: Annotated[
+        str | None,
+        typer.Option(help="Pace: comma-separated s/r values, instead of the log-spaced grid."),
+    ] = None,
     html: HtmlPath = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Simulate recursive training: per-generation metrics over repetitions, vs closed forms.
 
     Repetitions × the values of one generation (its draws, categories or generations) are at
-    most 50,000,000 (`keel.collapse.simulate.MAX_VALUES`)."""
+    most 50,000,000 (`keel.collapse.simulate.MAX_VALUES`). With --pace, sweep the loop's speed
+    against human review instead: the tail at the last generation for each s/r."""
     from keel._input import read_texts
     from keel.collapse import Simulation, simulate
     from keel.collapse.report import write_simulation_report
@@ -271,6 +296,15 @@ def simulate_command(
     )
     if write_texts is not None and cfg.model != "ngram":
         raise InputError("--write-texts needs --model ngram")
+    sweep = (pace_points != PACE_POINTS, pace_min, pace_max, pace_ratios)
+    if not pace and any(v not in (None, False) for v in sweep):
+        raise InputError("--pace-points, --pace-min, --pace-max and --pace-ratios need --pace")
+    if pace:
+        if write_texts is not None:
+            raise InputError("--write-texts does not apply to --pace")
+        ratios = _pace_ratios(cfg.samples, pace_points, pace_min, pace_max, pace_ratios)
+        _simulate_pace(cfg, ratios, html, as_json=as_json)
+        return
     if write_texts is not None:
         output_folder(write_texts)
     with progress("simulate", cfg.generations) as update:
@@ -287,12 +321,83 @@ def simulate_command(
         err.print(f"report written to {escape(str(html))}")
 
 
+def _pace_ratios(
+    samples: int, points: int, low: float | None, high: float | None, listed: str | None
+) -> tuple[float, ...]:
+    """The s/r values: the listed ones, or the log-spaced grid."""
+    from keel.collapse.simulate import pace_grid
+
+    if listed is None:
+        return pace_grid(samples, points, low, high)
+    if low is not None or high is not None or points != PACE_POINTS:
+        raise InputError("give --pace-ratios or --pace-points/--pace-min/--pace-max, not both")
+    values = []
+    for part in listed.split(","):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise ConfigError(f"--pace-ratios: {part.strip()!r} is not a number") from None
+    return tuple(values)
+
+
+def _simulate_pace(
+    cfg: Simulation, ratios: Sequence[float], html: Path | None, *, as_json: bool
+) -> None:
+    from keel.collapse.report import write_pace_report
+    from keel.collapse.simulate import pace_sweep
+
+    with progress("pace", None) as update:
+        result = pace_sweep(cfg, ratios, update)
+    if html is not None:
+        write_pace_report(result, html)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        out.print(_pace_table(result))
+    if html is not None:
+        err.print(f"report written to {escape(str(html))}")
+
+
+def _pace_table(result: PaceResult) -> Table:
+    """Per s/r: anchors a generation, α, the tail measure (mean, 95% interval, closed form) and
+    its share of the fresh-data level."""
+    m, cfg = result.metric, result.config
+    theory = all(p.tail.theory is not None for p in result.points)
+    headers = ["s/r", "r/s", "α", "fresh", m.label, "95% interval",
+               *(["theory"] if theory else []), "of fresh"]  # fmt: skip
+    rows = [
+        [
+            _num(p.ratio, 3),
+            _num(p.anchors, 4),
+            _num(p.alpha, 3),
+            str(p.fresh),
+            _num(p.tail.mean),
+            f"{_num(p.tail.low)}–{_num(p.tail.high)}",
+            *([_num(p.tail.theory)] if theory and p.tail.theory is not None else []),
+            _num(kept, 3),
+        ]
+        for p, kept in zip(result.points, result.kept(), strict=True)
+    ]
+    fresh = result.fresh
+    title = (
+        f"{cfg.model}: {m.label} at generation {cfg.generations} against loop pace s/r, M = "
+        f"{cfg.samples:,}, {cfg.repetitions} runs; fresh data keeps {_num(fresh.mean)}"
+    )
+    interval = {headers.index("95% interval")}
+    return fit_table(title, headers, rows, optional=[interval, {headers.index("fresh")}])
+
+
 def _simulation_table(result: SimulationResult) -> Table:
-    """Mean, standard error and closed form of every metric at up to ~20 generations."""
+    """Mean, standard error and closed form of every metric at up to ~20 generations; on a
+    narrow terminal the standard errors go first, then the metrics without a closed form, the
+    last first."""
     cfg = result.config
     headers = ["gen"]
     errors: set[int] = set()
+    plain: list[set[int]] = []
     for name in result.metrics:
+        if name not in result.theory:
+            plain.insert(0, {len(headers)})
         headers.append(name.replace("_", " "))
         errors.add(len(headers))
         headers.append("± s.e.")
@@ -308,7 +413,7 @@ def _simulation_table(result: SimulationResult) -> Table:
                 row.append(_num(result.theory[name][g]))
         rows.append(row)
     title = f"{cfg.model} / {cfg.loop}: mean over {cfg.repetitions} runs, ± s.e."
-    return fit_table(title, headers, rows, optional=[errors])
+    return fit_table(title, headers, rows, optional=[errors, *plain])
 
 
 def _write_generations(folder: Path, texts: tuple[tuple[str, ...], ...]) -> None:

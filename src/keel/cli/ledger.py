@@ -36,9 +36,12 @@ from keel.ledger import (
 )
 from keel.records import (
     JSON,
+    Close,
     Digest,
+    Enrolment,
     Record,
     Redaction,
+    Round,
     Run,
     Verdict,
     mix,
@@ -344,12 +347,20 @@ def _row(loc: Located) -> dict[str, JSON]:
         summary.update(
             record=e.record, judge=e.judge, judge_kind=e.judge_kind, label=e.label, score=e.score
         )
+        if e.round is not None:
+            summary.update(round=e.round, signed=e.signature.made if e.signature else None)
     elif isinstance(e, MixEntry):
         summary.update(members=e.count, payload=e.members.sha256, policy=dict(e.policy))
     elif isinstance(e, Run):
         summary.update(mix=e.mix, model=e.model)
     elif isinstance(e, Redaction):
         summary.update(digest=e.digest, reason=e.reason)
+    elif isinstance(e, Enrolment):
+        summary.update(name=e.name, role=e.role, key=e.key)
+    elif isinstance(e, Round):
+        summary.update(generation=e.generation, items=len(e.items), overlap=e.overlap, gold=e.gold)
+    elif isinstance(e, Close):
+        summary.update(round=e.round, answers=len(e.answers))
     return summary
 
 

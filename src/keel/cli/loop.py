@@ -16,7 +16,7 @@ from keel.loop.limits import MAX_GENERATIONS
 from keel.mix import MAX_SEED
 
 if TYPE_CHECKING:
-    from keel.loop import LoopResult, Step
+    from keel.loop import LoopResult, ReviewStatus, Step
 
 app = typer.Typer(help="The anchored loop: generate, judge, review, mix, train, watch.")
 
@@ -83,14 +83,46 @@ def _print_loop(result: LoopResult) -> None:
 @app.command("run")
 def run_command(
     config: Annotated[Path, typer.Argument(help="The loop's TOML file (docs/loop.md).")],
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="When people review (reviewer = 'web'), wait for their decisions instead of "
+            "stopping with exit 7.",
+        ),
+    ] = False,
+    poll: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="With --wait, how often to check the review, 0.1 to 3,600 seconds.",
+            callback=bounded(0.1, 3600),
+        ),
+    ] = 10.0,
     json_: JsonFlag = False,
 ) -> None:
-    """Run the loop of CONFIG for its generations; re-running resumes where it stopped."""
+    """Run the loop of CONFIG for its generations; re-running resumes where it stopped.
+
+    With people reviewing (docs/loop.md, "Real reviewers") the loop stops with exit 7 while a
+    generation's reviews are pending; run it again once they are done, or pass --wait.
+    """
     from keel.loop import load_config, run_loop
 
     cfg = load_config(config)
+
+    def waiting(status: ReviewStatus) -> None:
+        err.print(
+            f"{escape(status.summary())} at {escape(cfg.review.url)}; waiting, checking every "
+            f"{poll:g} s (Ctrl-C stops; running again resumes)"
+        )
+
     with _progress([cfg.name], cfg.generations) as on_step:
-        result = run_loop(cfg, on_step=lambda s: on_step(cfg.name, s))
+        result = run_loop(
+            cfg,
+            on_step=lambda s: on_step(cfg.name, s),
+            wait=poll if wait else None,
+            on_pending=waiting,
+        )
     if json_:
         emit_json(result.to_json())
     else:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from keel.collapse.metrics import CollapseMetrics
-from keel.collapse.simulate import Model, Simulation, SimulationResult
+from keel.collapse.simulate import Model, PaceResult, Simulation, SimulationResult
 from keel.collapse.watch import WatchReport
 from keel.report import Section, Series, line_chart, paragraph, table, write_page
 
@@ -160,6 +160,67 @@ def simulation_sections(result: SimulationResult) -> list[Section]:
         "logarithmic where its values span more than a factor of ten."
     )
     return [Section("Per-generation metrics", [intro, *charts])]
+
+
+def pace_sections(result: PaceResult) -> list[Section]:
+    """The pace sweep: its table and the tail measure against s/r on a logarithmic x axis, the
+    simulated mean with its 95% confidence interval, the closed form where there is one, and the
+    level fresh human data keeps (α = 1)."""
+    cfg, m = result.config, result.metric
+    x = [p.ratio for p in result.points]
+    theory = all(p.tail.theory is not None for p in result.points)
+    rows = [
+        [
+            f"{p.ratio:.4g}",
+            f"{p.anchors:,.4g}",
+            f"{p.alpha:.4g}",
+            f"{p.fresh:,}",
+            f"{p.tail.mean:.4f}",
+            f"{p.tail.low:.4f}–{p.tail.high:.4f}",
+            *([f"{p.tail.theory:.4f}"] if theory and p.tail.theory is not None else []),
+            f"{kept:.3f}",
+        ]
+        for p, kept in zip(result.points, result.kept(), strict=True)
+    ]
+    heads = ["s/r", "r/s anchors a generation", "α", "fresh items", m.label, "95% interval",
+             *(["closed form"] if theory else []), "share of the fresh-data level"]  # fmt: skip
+    series = [
+        Series(
+            "simulated mean, 95% interval",
+            x,
+            [p.tail.mean for p in result.points],
+            [p.tail.low for p in result.points],
+            [p.tail.high for p in result.points],
+        )
+    ]
+    if theory:
+        series.append(
+            Series("closed form", x, [float(p.tail.theory or 0.0) for p in result.points])
+        )
+    series.append(Series("fresh human data (α = 1)", x, [result.fresh.mean] * len(x)))
+    described = settings(replace(cfg, loop="replace")).replace("loop replace", "loop fresh")
+    intro = paragraph(
+        f"{described}. People verify r human items per unit time and "
+        f"the loop runs s generations per unit time: a generation gets the r/s items reviewed "
+        f"while it runs, a fresh human share α = min(1, r/(s·M)) of its M = {cfg.samples:,} "
+        f"training samples (round(α·M) items). {m.label.capitalize()}: {m.meaning}, at "
+        f"generation {cfg.generations}; mean over {cfg.repetitions} repetitions with its 95% "
+        f"confidence interval (Student t). Fresh human data alone keeps {result.fresh.mean:.4f} "
+        "(generation 1, trained on human data only)."
+    )
+    chart = line_chart(
+        series,
+        title=f"{m.label} at generation {cfg.generations} against loop pace",
+        xlabel="s/r: generations per verified human item (log scale)",
+        ylabel=m.label,
+        log_x=True,
+        log_y=False,
+    )
+    return [Section("Speed against anchoring", [intro, table(heads, rows), chart])]
+
+
+def write_pace_report(result: PaceResult, path: Path) -> Path:
+    return write_page(path, "keel loop pace against human review", pace_sections(result))
 
 
 def write_watch_report(report: WatchReport, path: Path) -> Path:

@@ -218,7 +218,8 @@ def dawid_skene(
     `verdicts` is (judges, items), NaN where a judge gave none; `anchors` holds human labels
     (NaN where absent), and anchored items are clamped to their label at every step. EM starts
     from the majority-vote shares and stops when the evidence lower bound per verdict improves
-    by less than `tol` (as crowd-kit's `DawidSkene`). Items without any verdict are left out.
+    by less than `tol` (as crowd-kit's `DawidSkene`); `tol` = −∞ runs exactly `max_iter`
+    steps. Items without any verdict are left out.
     """
     voted = (~np.isnan(verdicts)).any(axis=0)
     if not voted.any():
@@ -244,6 +245,8 @@ def dawid_skene(
         post = clamped(_e_step(ones, zeros, prior, e))
         prior = float(post.mean())
         e = _m_step(ones, zeros, post)
+        if tol == -math.inf:
+            continue  # a fixed number of steps: no stopping test, so no bound to compute
         new = _elbo(ones, zeros, post, prior, e) / float(seen.sum())
         if new - loss < tol:
             break

@@ -247,6 +247,12 @@ def parse_verifier(vkey: str) -> Verifier:
     return Verifier(name, kid, public)
 
 
+def ed25519_verifier(name: str, public_key: bytes) -> Verifier:
+    """The verifier of `name` for a raw 32-byte Ed25519 public key (as WebCrypto exports one),
+    with its key ID computed as signed-note does."""
+    return Verifier(name, _key_id(name, bytes([ALG_ED25519]) + public_key), public_key)
+
+
 def parse_signer(skey: str) -> Signer:
     """Parse a signer key string ``PRIVATE+KEY+<name>+<hex8 id>+base64(0x01 || seed)``;
     :class:`InputError` saying what is wrong, never repeating the secret."""

@@ -7,7 +7,9 @@ redacted, never as tampered; bytes written back after their redaction are report
 
 The indexes derived from the entries (each entry's kind and payload key, the references
 between entries) are recomputed from the entry bytes and compared, so an edited index is
-caught too. External ids (aliases) are the one thing stored that the log does not cover: they
+caught too. The review entries are checked against those before them (`keel.ledger.signed`):
+every signed decision against its reviewer's enrolled key, every close against its round's
+gold commitment. External ids (aliases) are the one thing stored that the log does not cover: they
 are a user's names for entries, unauthenticated, and said to be so wherever they are shown.
 Everything is read in one snapshot, so a writer appending or redacting meanwhile is never
 mistaken for tampering.
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from keel.errors import KeelError
+from keel.errors import InputError, KeelError
 from keel.ledger.checkpoint import Checkpoint, open_checkpoint
 from keel.ledger.merkle import (
     EMPTY_ROOT,
@@ -34,9 +36,12 @@ from keel.ledger.merkle import (
     verify_consistency,
 )
 from keel.ledger.note import Verifier
+from keel.ledger.signed import Reviews
 from keel.ledger.store import EntryRow, Store, hash_reader, key_of
 from keel.records import (
     Entry,
+    EntryId,
+    Record,
     Redaction,
     canonical,
     loads,
@@ -121,6 +126,7 @@ def _verify(
     # -- entries, their indexes and the tree, streamed ------------------------------------
     stored = store.iter_hashes()
     refs = _RefCheck(store, problem)
+    reviews = Reviews()
     size, count, front = 0, 0, list[Hash]()
     tree_ok = True
     if 0 in wanted_sizes:
@@ -141,8 +147,14 @@ def _verify(
             except KeelError as exc:
                 problem("entry", str(row.idx), f"entry is not a valid keel entry: {exc}")
                 continue
-            if key_of(hashlib.sha256(row.entry).digest()) != row.key:
+            sha = hashlib.sha256(row.entry).digest()
+            if key_of(sha) != row.key:
                 problem("entry", str(row.idx), "entry bytes do not match their stored id")
+            if not isinstance(value, Record):
+                try:
+                    reviews.check(EntryId(sha.hex()), value)
+                except InputError as exc:
+                    problem("entry", str(row.idx), str(exc))
             ref = payload_of(value)
             payload_key = None if ref is None else key_of(bytes.fromhex(ref.sha256))
             if row.kind != value.kind:

@@ -7,20 +7,26 @@ from keel._lazy import lazy
 
 if TYPE_CHECKING:
     from keel.loop.config import (
-        ExpertConfig,
         GeneratorConfig,
         HumanConfig,
         JudgeConfig,
         LoopConfig,
         MixConfig,
+        ReviewConfig,
         config_from,
         load_config,
     )
-    from keel.loop.run import GenerationSummary, LoopResult, Step, run_loop, split_human
+    from keel.loop.run import (
+        GenerationSummary,
+        LoopResult,
+        ReviewStatus,
+        Step,
+        run_loop,
+        split_human,
+    )
     from keel.loop.truth import GroundTruth
 
 __all__ = [
-    "ExpertConfig",
     "GenerationSummary",
     "GeneratorConfig",
     "GroundTruth",
@@ -29,6 +35,8 @@ __all__ = [
     "LoopConfig",
     "LoopResult",
     "MixConfig",
+    "ReviewConfig",
+    "ReviewStatus",
     "Step",
     "config_from",
     "load_config",
@@ -40,18 +48,19 @@ lazy(
     __name__,
     {
         "config": (
-            "ExpertConfig",
             "GeneratorConfig",
             "HumanConfig",
             "JudgeConfig",
             "LoopConfig",
             "MixConfig",
+            "ReviewConfig",
             "config_from",
             "load_config",
         ),
         "run": (
             "GenerationSummary",
             "LoopResult",
+            "ReviewStatus",
             "Step",
             "run_loop",
             "split_human",

@@ -13,6 +13,7 @@ fields declare (docs/loop.md).
 
 from __future__ import annotations
 
+import math
 import reprlib
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -34,6 +35,7 @@ from pydantic_core import ErrorDetails
 
 from keel.errors import ConfigError
 from keel.judges import JudgeBackend
+from keel.ledger.note import is_valid_name
 from keel.loop.limits import MAX_GENERATIONS
 from keel.mix import MixPolicy
 from keel.models import DEFAULT_KEY_ENV, endpoint_key
@@ -41,6 +43,7 @@ from keel.models import DEFAULT_KEY_ENV, endpoint_key
 GeneratorKind = Literal["ngram", "transformer", "served"]
 HumanPool = Literal["accumulated", "fresh"]
 Gate = Literal["corrected", "judges", "none"]
+ReviewerKind = Literal["simulated", "web"]
 MAX_CONFIG_BYTES = 1 << 20
 """The largest loop file read (a real one is a few hundred bytes)."""
 MAX_DEPTH = 16
@@ -52,6 +55,10 @@ MAX_TOKENS = 2048
 """Tokens per generated text at most: the n-gram sampler holds samples × max_tokens ids."""
 MAX_STEPS = 1_000_000
 MAX_CONCURRENCY = 1024
+MAX_OVERLAP = 100
+"""Reviewers per record at most (as `keel review open --overlap`)."""
+DEFAULT_REVIEW_URL = "http://127.0.0.1:8765/"
+"""Where `keel review serve` serves the review app by default."""
 
 
 class Settings(BaseModel):
@@ -173,15 +180,66 @@ class JudgeConfig(Endpoint):
         }[self.kind]
 
 
-class ExpertConfig(Settings):
-    """The expert step: `budget` records a generation, `random_share` of them drawn at random
-    (unbiased anchors), the rest where judges disagree; a SIMULATED panel answering from the
-    ground truth with `error_rate`."""
+class ReviewConfig(Settings):
+    """The review step: `budget` records a generation, `random_share` of them drawn at random
+    (the unbiased anchors), the rest where judges disagree. `reviewer` says who decides:
+    "simulated", a SIMULATED panel answering from the ground truth with `error_rate`; "web",
+    people in the review app (`keel.experts.rounds`): the loop opens one round a generation for
+    `reviewers` (none named: every enrolled reviewer), `overlap` of them per record, and waits
+    for their decisions. `url` is where the app is served (for messages only). Back-pressure:
+    the loop goes past a generation's review only once it holds `min_anchors` records drawn at
+    random with an expert decision (docs/loop.md)."""
 
+    reviewer: ReviewerKind = "simulated"
     budget: int = Field(0, ge=0, le=MAX_SAMPLES)
     random_share: float = Field(0.5, gt=0, le=1)
     error_rate: float = Field(0.05, ge=0, le=1)
-    panel: Literal["simulated"] = "simulated"
+    reviewers: tuple[str, ...] = Field((), strict=False)
+    overlap: int = Field(1, ge=1, le=MAX_OVERLAP)
+    url: str = DEFAULT_REVIEW_URL
+    min_anchors: int = Field(0, ge=0, le=MAX_SAMPLES)
+
+    @field_validator("reviewers")
+    @classmethod
+    def _plain_names(cls, reviewers: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in reviewers if not is_valid_name(name) or "/" in name]
+        if bad:
+            raise ValueError(
+                f"{reprlib.repr(bad[0])} is not a reviewer's name (`keel review add` takes "
+                "letters, digits and -_., no spaces, '+' or '/')"
+            )
+        if len(set(reviewers)) != len(reviewers):
+            raise ValueError(f"a reviewer is named twice in {list(reviewers)}")
+        return reviewers
+
+    @field_validator("url")
+    @classmethod
+    def _a_web_address(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+            raise ValueError(f"must be an http:// or https:// address, got {reprlib.repr(url)}")
+        return url
+
+    @model_validator(mode="after")
+    def _settings_of_the_reviewer(self) -> Self:
+        if self.reviewer == "simulated" and (self.reviewers or self.overlap != 1):
+            raise ValueError(
+                "reviewers and overlap are for people (reviewer = 'web'); the simulated "
+                "panel takes budget, random_share and error_rate"
+            )
+        if self.reviewers and self.overlap > len(self.reviewers):
+            raise ValueError(
+                f"overlap = {self.overlap} needs at least {self.overlap} reviewers, got "
+                f"{len(self.reviewers)}"
+            )
+        if self.min_anchors and not self.budget:
+            raise ValueError(f"min_anchors = {self.min_anchors} needs a budget > 0")
+        return self
+
+    def random_anchors(self, samples: int) -> int:
+        """The records the simulated panel draws at random from a generation of `samples`
+        (`keel.experts.choose_for_review`: ceil(random_share × budget), at least 1)."""
+        budget = min(self.budget, samples)
+        return min(budget, max(1, math.ceil(self.random_share * budget))) if budget else 0
 
 
 class MixConfig(Settings):
@@ -228,7 +286,7 @@ class LoopConfig(Settings):
     human: HumanConfig = Field(default_factory=HumanConfig)
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     judges: tuple[JudgeConfig, ...] = Field((), strict=False)
-    experts: ExpertConfig = Field(default_factory=ExpertConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     mix: MixConfig = Field(default_factory=MixConfig)
 
     @field_validator("name")
@@ -252,10 +310,19 @@ class LoopConfig(Settings):
             raise ValueError(f"two judges share an id ({', '.join(names)}): set `id` on one")
         if self.mix.gate != "none" and not self.judges:
             raise ValueError(f"[mix] gate = {self.mix.gate!r} needs at least one [[judges]]")
-        if self.mix.gate == "corrected" and self.experts.budget == 0:
+        if self.mix.gate == "corrected" and self.review.budget == 0:
             raise ValueError(
                 "[mix] gate = 'corrected' chooses its rule on expert anchors: give "
-                "[experts] budget > 0, or use gate = 'judges'"
+                "[review] budget > 0, or use gate = 'judges'"
+            )
+        review = self.review
+        drawn = review.random_anchors(self.generator.samples)
+        if review.reviewer == "simulated" and drawn < review.min_anchors:
+            raise ValueError(
+                f"[review] min_anchors = {review.min_anchors} cannot be met: the simulated panel "
+                f"draws {drawn} records at random a generation (random_share "
+                f"{review.random_share:g} of budget {review.budget}, at most [generator] "
+                "samples): raise budget or random_share, or lower min_anchors"
             )
         if self.mix.human == "fresh" and self.mix.alpha > 0 and self.human.fresh == 0:
             raise ValueError(
@@ -370,12 +437,16 @@ def _message(model: type[Settings], error: ErrorDetails) -> str:
         isinstance(loc[-1], int) or (table is not None and kind != "model_type")
     )
     where = f"{_table(loc) if at_table else _key(loc)}: " if loc else ""
+    if loc and isinstance(loc[-1], int) and not _holds_tables(model, loc[:-1]):
+        where = f"{_key(loc[:-1])} #{loc[-1] + 1}: "  # an entry of an array of values
     got = f", got {reprlib.repr(error['input'])}"
     ctx = error.get("ctx", {})
     if kind in ("value_error", "assertion_error"):
         return f"{where}{ctx.get('error', error['msg'])}"
-    if kind == "tuple_type":
+    if kind == "tuple_type" and _holds_tables(model, loc):
         return f"{where}must be an array of tables ([[{loc[-1]}]]){got}"
+    if kind == "tuple_type":
+        return f"{where}must be an array{got}"
     if kind == "literal_error":
         return f"{where}must be one of {ctx['expected']}{got}"
     if kind in _RANGE_ERRORS and field is not None:
@@ -398,6 +469,13 @@ def _walk(
             field = table.model_fields.get(part) if table is not None else None
             table = _as_table(field.annotation) if field is not None else None
     return table, field
+
+
+def _holds_tables(model: type[Settings], loc: tuple[int | str, ...]) -> bool:
+    """Whether the key at `loc` is an array of tables (`[[judges]]`), not of values."""
+    field = _walk(model, loc)[1]
+    args = get_args(field.annotation) if field is not None else ()
+    return bool(args) and _as_table(args[0]) is not None
 
 
 def _as_table(kind: object) -> type[Settings] | None:

@@ -86,7 +86,12 @@ def arm_config(arm: str, *, generations: int, seed: int) -> dict[str, Any]:
             **common,
             "human": {**common["human"], "fresh": 400},
             "judges": JUDGES,
-            "experts": {"budget": 200, "random_share": 0.5, "error_rate": 0.05},
+            "review": {
+                "reviewer": "simulated",
+                "budget": 200,
+                "random_share": 0.5,
+                "error_rate": 0.05,
+            },
             "mix": {
                 "alpha": 0.2,
                 "size": 2000,

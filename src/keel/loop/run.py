@@ -7,7 +7,9 @@ holds it. For g = 1..N:
 2. **generate** `samples` texts, each continuing the opening `prompt_tokens` tokens of a member
    of mix g−1, which becomes its parent (so lineage pruning can follow descent);
 3. **judge** them with every AI judge of the config;
-4. **review**: a budgeted sample goes to the (simulated) expert panel (`keel.experts`);
+4. **review**: a budgeted sample goes to expert review (`keel.experts`): a SIMULATED panel, or
+   people in the review app (`reviewer = "web"`): the loop opens the generation's round and
+   stops with `ReviewPending` (or waits) until every decision is made;
 5. **human**: `fresh` new human texts join as generation g;
 6. **mix** g: the α floor, the gate corrected with the expert anchors, lineage pruning,
    near-duplicate removal and tail-preserving sampling (`keel.mix`), logged;
@@ -20,13 +22,19 @@ appended twice: a generation's records, each judge's verdicts and each mix are a
 transaction each, all randomness is seeded per (seed, generation, step), and a retrained model
 must reproduce the digest its run entry logged. The config is stored in the ledger; resuming
 with a different one is refused, except for a larger `generations`, which extends the loop.
+
+Back-pressure: the loop goes past a generation's review only once the generation holds
+`[review] min_anchors` random anchors (records drawn at random with an expert decision); the
+mix of each generation records that number in its policy (`min_anchors`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import shlex
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,17 +46,19 @@ from keel._input import read_corpus
 from keel.collapse import Generation, MetricsConfig, Thresholds, Watcher, WatchReport
 from keel.collapse.embed import Embedder
 from keel.collapse.watch import GenerationReport, watch
-from keel.errors import ConfigError, InputError, ServiceError, VerificationError
-from keel.experts import ReviewItem, SimulatedPanel, Truth, review_generation
+from keel.errors import ConfigError, InputError, ReviewPending, ServiceError, VerificationError
+from keel.experts import RUBRIC_PREFIX, ReviewItem, SimulatedPanel, Truth, review_generation
+from keel.experts.rounds import RoundState, close_round, enrolments, open_round, rounds
 from keel.judges import Candidates, Judge, judge_records, make_judge
 from keel.ledger import Judged, Ledger, Snapshot, texts
 from keel.loop.config import Endpoint, JudgeConfig, LoopConfig, config_from
 from keel.loop.truth import GroundTruth
-from keel.mix import build_mix, log_mix, read_mix
+from keel.mix import MixPlan, build_mix, log_mix, read_mix
 from keel.models import NGramModel, ServedGenerator, ServedModel, TextModel
 from keel.records import (
     JSON,
     Digest,
+    Enrolment,
     EntryId,
     Mix,
     Producer,
@@ -118,6 +128,64 @@ class LoopResult:
             "skipped_steps": self.skipped_steps,
             "generations": [g.to_json() for g in self.generations],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewStatus:
+    """Where a generation's review by people stands: its rounds (ids, oldest first), the
+    decisions still owed in those not closed (gold items aside), its random anchors (records
+    drawn at random that have an expert decision) against `[review] min_anchors`, and, while
+    no round is open, which people are missing to open one."""
+
+    generation: int
+    rounds: tuple[EntryId, ...]
+    pending: int
+    anchors: int
+    min_anchors: int
+    missing: str = ""
+
+    @property
+    def done(self) -> bool:
+        """Whether the loop may go past the review: a round, nothing owed, enough anchors."""
+        return bool(self.rounds) and self.pending == 0 and self.anchors >= self.min_anchors
+
+    def summary(self) -> str:
+        """What the loop waits for, in a line: `generation 3: 120 reviews pending in round …`."""
+        g = self.generation
+        if not self.rounds:
+            return f"generation {g}: its review round needs people ({self.missing})"
+        if self.pending:
+            rounds_ = "rounds" if len(self.rounds) > 1 else "round"
+            where = ", ".join(r[:12] for r in self.rounds)
+            return f"generation {g}: {self.pending} reviews pending in {rounds_} {where}"
+        return (
+            f"generation {g}: its review is complete with {self.anchors} records drawn at random "
+            f"and decided, fewer than [review] min_anchors = {self.min_anchors}"
+        )
+
+
+def pending_message(cfg: LoopConfig, status: ReviewStatus, reviewers: Sequence[str]) -> str:
+    """The message of `ReviewPending`: what is pending, where, and what to do."""
+    db = shlex.quote(str(cfg.ledger))
+    again = "then run this command again, or pass --wait"
+    if not status.rounds:
+        return (
+            f"{status.summary()}: add people with `keel --db {db} review add NAME` (it prints "
+            f"their login link), {again}"
+        )
+    if status.pending:
+        return (
+            f"{status.summary()} at {cfg.review.url} (open the app with `keel --db {db} review "
+            "serve`; run this command again to go on, or pass --wait)"
+        )
+    budget = math.ceil((status.min_anchors - status.anchors) / cfg.review.random_share)
+    people = " ".join(f"-r {shlex.quote(r)}" for r in reviewers) or "-r NAME"
+    return (
+        f"{status.summary()}: open another round for it (`keel --db {db} review open "
+        f"--generation {status.generation} --budget {budget} --random-share "
+        f"{cfg.review.random_share:g} {people}`; the loop counts the decisions of every round of "
+        f"the generation), {again}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +359,24 @@ def config_json(cfg: LoopConfig) -> JSON:
     return out
 
 
-def run_loop(cfg: LoopConfig, *, on_step: Callable[[Step], None] | None = None) -> LoopResult:
-    """Run (or resume) the loop of `cfg` on its ledger; `on_step` hears of every step."""
+def run_loop(
+    cfg: LoopConfig,
+    *,
+    on_step: Callable[[Step], None] | None = None,
+    wait: float | None = None,
+    on_pending: Callable[[ReviewStatus], None] | None = None,
+) -> LoopResult:
+    """Run (or resume) the loop of `cfg` on its ledger; `on_step` hears of every step.
+
+    With `[review] reviewer = "web"`, a generation whose review is not done stops the loop with
+    `ReviewPending`; with `wait` (seconds), the loop re-reads the review that often until it is
+    done instead, telling `on_pending` where it stands whenever that changes."""
+    if wait is not None and not (math.isfinite(wait) and wait >= 0):
+        raise InputError(f"wait must be a finite number of seconds ≥ 0, got {wait}")
     split = split_human(cfg)
     cfg.ledger.parent.mkdir(parents=True, exist_ok=True)
     with Ledger.open(cfg.ledger) as led:
-        return _Loop(cfg, split, led, on_step).run()
+        return _Loop(cfg, split, led, on_step, wait, on_pending).run()
 
 
 class _Loop:
@@ -308,9 +388,12 @@ class _Loop:
         split: HumanSplit,
         led: Ledger,
         on_step: Callable[[Step], None] | None,
+        wait: float | None = None,
+        on_pending: Callable[[ReviewStatus], None] | None = None,
     ) -> None:
         self.cfg, self.split, self.led = cfg, split, led
         self.on_step = on_step
+        self.wait, self.on_pending = wait, on_pending
         self.skipped = 0
         self.truth = GroundTruth.fit(split.reference, seed=cfg.seed)
         self.watcher = Watcher.start(split.reference)
@@ -339,8 +422,13 @@ class _Loop:
         led = self.led
         mine = canonical(config_json(self.cfg)).decode()
         logged = led.setting("loop_config")
+        if logged is not None and "experts" in orjson.loads(logged):
+            raise ConfigError(
+                f"{self.cfg.ledger} was written by an older keel (its loop config has [experts], "
+                "now [review]): resume it with that keel, or point `ledger` at a new file"
+            )
         if logged is None:
-            if led.size:
+            if led.size > len(led.entries("enrolment")):  # reviewers may be enrolled first
                 raise ConfigError(
                     f"{self.cfg.ledger} already holds {led.size} entries that no loop wrote: "
                     "give the loop its own ledger file"
@@ -414,22 +502,25 @@ class _Loop:
                 self._generate(g, mixes[g], model, run.model)
             self.step(g, "generate", generated)
             self._judge(g, self._records(g))
-            if cfg.experts.budget:
+            if not cfg.review.budget:
+                self.step(g, "review", True)
+            elif cfg.review.reviewer == "web":
+                self.step(g, "review", self._review_by_people(g))
+            else:
                 panel = SimulatedPanel(
-                    self._panel_truth, cfg.experts.error_rate, seed=_seed(cfg.seed, g, "panel")
+                    self._panel_truth, cfg.review.error_rate, seed=_seed(cfg.seed, g, "panel")
                 )
                 out = review_generation(
                     led,
                     panel,
-                    budget=cfg.experts.budget,
+                    budget=cfg.review.budget,
                     generation=g,
-                    random_share=cfg.experts.random_share,
+                    random_share=cfg.review.random_share,
                     seed=_seed(cfg.seed, g, "review"),
                     snapshot=self.snap,
                 )
+                self._check_simulated_anchors(g)
                 self.step(g, "review", not out.decisions)
-            else:
-                self.step(g, "review", True)
             fresh = [
                 text_record(t, "human", author=self.split.name, generation=g)
                 for t in self.split.fresh[g - 1]
@@ -437,7 +528,7 @@ class _Loop:
             added = led.append(fresh) if fresh else []
             self.step(g, "human", not any(a.new for a in added))
             policy = cfg.mix.policy(g, _seed(cfg.seed, g, "mix"))
-            mixes[g + 1] = log_mix(led, build_mix(led, policy, snapshot=self.snap)).id
+            mixes[g + 1] = self._log_mix(build_mix(led, policy, snapshot=self.snap))
             self.step(g, "mix", False)
         mine = self._records(g)
         report = self._watch(g)
@@ -454,6 +545,111 @@ class _Loop:
             note,
             report,
         )
+
+    def _log_mix(self, plan: MixPlan) -> EntryId:
+        """Log mix `plan`, its policy also saying what back-pressure the review step applied
+        (`min_anchors`; `keel.mix.MixPolicy` has no such setting)."""
+        return log_mix(self.led, plan, {"min_anchors": self.cfg.review.min_anchors}).id
+
+    # -- review -------------------------------------------------------------------------------
+    def _review_by_people(self, g: int) -> bool:
+        """The review of generation g by people (`reviewer = "web"`): open its round unless
+        the ledger holds one, close each round once every decision is made, and go on when
+        nothing is owed and the random anchors reach `min_anchors`; until then raise
+        `ReviewPending`, or wait. Returns whether the step was already done."""
+        cfg, led = self.cfg, self.led
+        done = True
+        shown: ReviewStatus | None = None
+        while True:
+            states = self._rounds_of(g)
+            missing = ""
+            if not states:
+                reviewers, missing = self._reviewers()
+                if not missing:
+                    open_round(
+                        led,
+                        reviewers,
+                        budget=cfg.review.budget,
+                        generation=g,
+                        random_share=cfg.review.random_share,
+                        seed=_seed(cfg.seed, g, "review"),
+                        overlap=cfg.review.overlap,
+                    )
+                    done = False
+                    states = self._rounds_of(g)
+            for state in states:
+                if not state.closed and not _owed(state):
+                    close_round(led, state.id)
+                    done = False
+            status = ReviewStatus(
+                g,
+                tuple(s.id for s in states),
+                sum(_owed(s) for s in states),
+                self._anchors(g),
+                cfg.review.min_anchors,
+                missing,
+            )
+            if status.done:
+                return done
+            if self.wait is None:
+                people = sorted({who for s in states for who in _assigned(s)})
+                raise ReviewPending(
+                    pending_message(cfg, status, people), generation=g, pending=status.pending
+                )
+            if self.on_pending is not None and status != shown:
+                self.on_pending(status)
+            shown = status
+            time.sleep(self.wait)
+
+    def _rounds_of(self, g: int) -> list[RoundState]:
+        """The ledger's review rounds of generation g, oldest first."""
+        return [s for s in rounds(self.led) if s.round.generation == g]
+
+    def _reviewers(self) -> tuple[list[str], str]:
+        """The people a round of the loop goes to (`[review] reviewers`, else every enrolled
+        reviewer), and who is missing before one can open ("" when nobody is)."""
+        review = self.cfg.review
+        enrolled = enrolments(self.led)
+        if review.reviewers:
+            absent = [name for name in review.reviewers if name not in enrolled]
+            if absent:
+                verb = "is" if len(absent) == 1 else "are"
+                return list(review.reviewers), f"{', '.join(absent)} {verb} not enrolled"
+            return list(review.reviewers), ""
+        named = sorted(
+            name
+            for name, loc in enrolled.items()
+            if isinstance(loc.entry, Enrolment) and loc.entry.role == "reviewer"
+        )
+        if not named:
+            return named, "no reviewer is enrolled"
+        if review.overlap > len(named):
+            verb = "is" if len(named) == 1 else "are"
+            return named, (
+                f"[review] overlap = {review.overlap} needs as many reviewers, and "
+                f"{len(named)} {verb} enrolled ({', '.join(named)})"
+            )
+        return named, ""
+
+    def _anchors(self, g: int) -> int:
+        """Generation g's random anchors: records drawn at random with an expert decision."""
+        random_ = RUBRIC_PREFIX + "random"
+        return sum(
+            1
+            for j in self._records(g)
+            if j.adopted is not None and any(v.rubric == random_ for v in j.expert)
+        )
+
+    def _check_simulated_anchors(self, g: int) -> None:
+        """Refuse to go on when the simulated panel drew fewer random anchors than
+        `min_anchors` (the config check assumes `samples` distinct records; there may be fewer)."""
+        want = self.cfg.review.min_anchors
+        if want and (have := self._anchors(g)) < want:
+            raise ConfigError(
+                f"generation {g}: the simulated panel drew {have} records at random, fewer than "
+                f"[review] min_anchors = {want} (the generation has {len(self._records(g))} "
+                "distinct records): lower min_anchors, or raise budget or random_share"
+            )
 
     def _watch(self, g: int) -> GenerationReport:
         """Watch generation g as `keel watch --ledger` reads it (`ledger_generations`)."""
@@ -591,6 +787,24 @@ class _Loop:
 
     def _panel_truth(self, item: ReviewItem) -> Truth:
         return self.truth.labels([item.text])[0]
+
+
+def _assigned(state: RoundState) -> set[str]:
+    """The reviewers a round assigns items to."""
+    return {who for item in state.round.items for who in item.reviewers}
+
+
+def _owed(state: RoundState) -> int:
+    """The decisions still owed in a round: none once closed; else each (reviewer, record) of
+    its non-gold items not decided yet."""
+    if state.closed:
+        return 0
+    return sum(
+        (who, item.record) not in state.decisions
+        for item in state.round.items
+        if item.reason != "gold"
+        for who in item.reviewers
+    )
 
 
 def _acceptance(items: Sequence[Judged], judges: Sequence[str]) -> dict[str, float]:

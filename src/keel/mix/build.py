@@ -90,7 +90,15 @@ class MixPlan:
 
 
 def _is_random_anchor(j: Judged) -> bool:
-    return not any((v.rubric or "") == RUBRIC_PREFIX + "uncertain" for v in j.expert)
+    """Reviewed without being chosen for it: an expert verdict whose rubric says the item was
+    chosen for its uncertainty (`keel-review/uncertain`), is a gold item (`keel-review/gold`)
+    or was reviewed in another tool (`keel-import/...`, whose sampling keel cannot know) does
+    not make its record a random anchor; other expert verdicts (drawn at random by keel, or
+    logged by hand) do."""
+    chosen = (RUBRIC_PREFIX + "uncertain", RUBRIC_PREFIX + "gold")
+    return not any(
+        (v.rubric or "") in chosen or (v.rubric or "").startswith("keel-import/") for v in j.expert
+    )
 
 
 def _gate(
@@ -243,9 +251,11 @@ def _exact(alpha: float) -> Fraction:
     return Fraction(repr(alpha))
 
 
-def log_mix(ledger: Ledger, plan: MixPlan) -> Appended:
-    """Append the mix entry: the member ids as its payload, the policy, rule and counts in it."""
-    entry, data = mix([m.id for m in plan.members], plan.entry_policy(), generation=plan.trains)
+def log_mix(ledger: Ledger, plan: MixPlan, also: Mapping[str, JSON] | None = None) -> Appended:
+    """Append the mix entry: the member ids as its payload, the policy, rule and counts in it,
+    and `also`, what the caller applied besides the policy (the loop's `min_anchors`)."""
+    policy = {**plan.entry_policy(), **(also or {})}
+    entry, data = mix([m.id for m in plan.members], policy, generation=plan.trains)
     return ledger.append([(entry, data)])[0]
 
 

@@ -161,13 +161,18 @@ class _Frame:
     width: int
     log_y: bool = False
     height: int = HEIGHT
+    log_x: bool = False
 
     def _ty(self, y: float) -> float:
         return math.log10(y) if self.log_y else y
 
+    def _tx(self, x: float) -> float:
+        return math.log10(x) if self.log_x else x
+
     def px(self, x: float) -> float:
-        span = self.x1 - self.x0 or 1.0
-        return LEFT + (x - self.x0) / span * (self.width - LEFT - RIGHT)
+        lo, hi = self._tx(self.x0), self._tx(self.x1)
+        span = hi - lo or 1.0
+        return LEFT + (self._tx(x) - lo) / span * (self.width - LEFT - RIGHT)
 
     def py(self, y: float) -> float:
         lo, hi = self._ty(self.y0), self._ty(self.y1)
@@ -280,10 +285,12 @@ def line_chart(
     log_y: bool | None = None,
     y_range: tuple[float, float] | None = None,
     diagonal: bool = False,
+    log_x: bool = False,
 ) -> str:
     """Lines of y against x, one colour per series, with optional shaded bands and a legend;
     `diagonal` draws y = x for reference on a linear axis. Whole x values (generations) get
-    whole ticks only.
+    whole ticks only. `log_x`: a logarithmic x axis over the positive x values (ticks at 1, 2
+    and 5 times powers of ten, `log_ticks`).
 
     The y axis is logarithmic when `log_y` says so or, left as None and without a `y_range`,
     when the lines' values span more than a factor of ten (`spans_decades`; bands, often
@@ -296,8 +303,9 @@ def line_chart(
     if log_y is None:
         log_y = y_range is None and spans_decades([y for s in series for y in s.y])
     ok = _log_ok if log_y else _finite
-    finite_x = [x for x in xs if _finite(x)]
-    integral = all(x == int(x) for x in finite_x)
+    x_ok = _log_ok if log_x else _finite
+    finite_x = [x for x in xs if x_ok(x)]
+    integral = not log_x and all(x == int(x) for x in finite_x)
     x0, x1 = (
         (min(finite_x), max(finite_x))
         if finite_x and min(finite_x) < max(finite_x)
@@ -315,10 +323,15 @@ def line_chart(
         y0, y1 = _extent(ys, y_range)
         yticks = nice_ticks(y0, y1)
     width = WIDTH + max(LEGEND, 28 + max((text_width(s.name) for s in series), default=0))
-    frame = _Frame(x0, x1, y0, y1, WIDTH, log_y)
-    xticks = [t for t in nice_ticks(x0, x1) if not integral or math.isclose(t, round(t))]
+    if log_x and x0 <= 0:
+        x0, x1 = (1.0, 10.0) if x1 <= 0 else (x1 / 10, x1)
+    frame = _Frame(x0, x1, y0, y1, WIDTH, log_y, log_x=log_x)
+    if log_x:
+        xticks = log_ticks(x0, x1)
+    else:
+        xticks = [t for t in nice_ticks(x0, x1) if not integral or math.isclose(t, round(t))]
     body, left = _axes(frame, xticks, yticks, xlabel, ylabel)
-    if diagonal and not log_y:
+    if diagonal and not (log_y or log_x):
         body.extend(_diagonal(frame))
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
@@ -326,7 +339,7 @@ def line_chart(
             band = [
                 (frame.px(x), frame.py(lo), frame.py(hi))
                 for x, lo, hi in zip(s.x, s.lo, s.hi, strict=True)
-                if _finite(x) and ok(lo) and ok(hi)
+                if x_ok(x) and ok(lo) and ok(hi)
             ]
             if len(band) > 1:
                 upper = " ".join(f"{x:.1f},{h:.1f}" for x, _, h in band)
@@ -336,7 +349,7 @@ def line_chart(
                     'stroke="none"/>'
                 )
         pts = [
-            (frame.px(x), frame.py(y)) if _finite(x) and ok(y) else None
+            (frame.px(x), frame.py(y)) if x_ok(x) and ok(y) else None
             for x, y in zip(s.x, s.y, strict=True)
         ]
         for run in _segments(pts):

@@ -15,13 +15,22 @@ variance scaled by T). The judge filter draws ⌈M/keep⌉ synthetic samples and
 typical (highest model density). Every model is vectorised over repetitions.
 
 One module per model (`gaussian`, `categorical`, `mixture`, `regression`, `ngram`), the closed
-forms in `theory`, the experiment and its result in `config`, the driver `simulate` in `run`.
+forms in `theory`, the experiment and its result in `config`, the driver `simulate` in `run`,
+and in `pace` the sweep of loop speed against human review (`pace_sweep`: α = min(1, r/(s·M))).
 """
 
 from typing import TYPE_CHECKING
 
 from keel._lazy import lazy
-from keel.collapse.simulate.choices import LOOPS, MODELS, Loop, Model, Refit
+from keel.collapse.simulate.choices import (
+    LOOPS,
+    MODELS,
+    PACE_MAX,
+    PACE_POINTS,
+    Loop,
+    Model,
+    Refit,
+)
 
 if TYPE_CHECKING:
     from keel.collapse.simulate.categorical import CATEGORICAL_TAIL, zipf_law
@@ -35,6 +44,16 @@ if TYPE_CHECKING:
     from keel.collapse.simulate.gaussian import TAIL_Z
     from keel.collapse.simulate.mixture import Mixture, fit_mixture, true_mixture
     from keel.collapse.simulate.ngram import NGRAM_METRICS, ngram_generations, simulate_ngram
+    from keel.collapse.simulate.pace import (
+        PACE_METRICS,
+        Estimate,
+        PaceMetric,
+        PacePoint,
+        PaceResult,
+        pace_alpha,
+        pace_grid,
+        pace_sweep,
+    )
     from keel.collapse.simulate.run import simulate
     from keel.collapse.simulate.theory import (
         gaussian_expectations,
@@ -50,11 +69,18 @@ __all__ = [
     "MAX_VALUES",
     "MODELS",
     "NGRAM_METRICS",
+    "PACE_MAX",
+    "PACE_METRICS",
+    "PACE_POINTS",
     "TAIL_Z",
+    "Estimate",
     "FloatArray",
     "Loop",
     "Mixture",
     "Model",
+    "PaceMetric",
+    "PacePoint",
+    "PaceResult",
     "Progress",
     "Refit",
     "Simulation",
@@ -64,6 +90,9 @@ __all__ = [
     "gaussian_fixed_point",
     "log_variance_moments",
     "ngram_generations",
+    "pace_alpha",
+    "pace_grid",
+    "pace_sweep",
     "presence",
     "simulate",
     "simulate_ngram",
@@ -80,6 +109,16 @@ lazy(
         "gaussian": ("TAIL_Z",),
         "mixture": ("Mixture", "fit_mixture", "true_mixture"),
         "ngram": ("NGRAM_METRICS", "ngram_generations", "simulate_ngram"),
+        "pace": (
+            "PACE_METRICS",
+            "Estimate",
+            "PaceMetric",
+            "PacePoint",
+            "PaceResult",
+            "pace_alpha",
+            "pace_grid",
+            "pace_sweep",
+        ),
         "run": ("simulate",),
         "theory": (
             "gaussian_expectations",

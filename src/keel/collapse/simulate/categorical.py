@@ -11,7 +11,8 @@ from scipy import special
 from keel.collapse.simulate.config import FloatArray, Progress, Simulation, next_training
 
 CATEGORICAL_TAIL = 0.2
-"""Categorical tail: the rarest categories that together hold 20% of the true mass."""
+"""Categorical tail: the rarest categories that together hold 20% of the true mass (their mass is
+`tail_mass`, the share of them still in the model's support `tail_retention`)."""
 
 
 def zipf_law(categories: int, exponent: float) -> FloatArray:
@@ -36,10 +37,10 @@ def simulate_categorical(
 ) -> dict[str, FloatArray]:
     reps, gens = cfg.repetitions, cfg.generations
     truth = zipf_law(cfg.categories, cfg.zipf_exponent)
-    tail = _tail_categories(truth)
+    tail = tail_categories(truth)
     p = np.tile(truth, (reps, 1))
     out = {k: np.zeros((reps, gens + 1)) for k in ("gini_simpson", "entropy", "support")}
-    out |= {k: np.zeros((reps, gens + 1)) for k in ("tail_mass", "js_to_truth")}
+    out |= {k: np.zeros((reps, gens + 1)) for k in ("tail_mass", "tail_retention", "js_to_truth")}
     train: FloatArray | None = None
     real: FloatArray | None = None
     _record_categorical(out, 0, p, truth, tail)
@@ -63,7 +64,8 @@ def simulate_categorical(
     return out
 
 
-def _tail_categories(truth: FloatArray) -> npt.NDArray[np.bool_]:
+def tail_categories(truth: FloatArray) -> npt.NDArray[np.bool_]:
+    """The rarest categories that together hold at most `CATEGORICAL_TAIL` of the mass."""
     order = np.argsort(truth)
     rare = np.cumsum(truth[order]) <= CATEGORICAL_TAIL
     mask = np.zeros(len(truth), dtype=bool)
@@ -82,6 +84,7 @@ def _record_categorical(
     out["entropy"][:, g] = -special.xlogy(p, p).sum(axis=1) / math.log(2)
     out["support"][:, g] = (p > 0).sum(axis=1)
     out["tail_mass"][:, g] = p[:, tail].sum(axis=1)
+    out["tail_retention"][:, g] = (p[:, tail] > 0).mean(axis=1)
     mid = (p + truth) / 2
     js = special.xlogy(p, p / np.where(mid > 0, mid, 1)) + special.xlogy(truth, truth / mid)
     out["js_to_truth"][:, g] = np.clip(js.sum(axis=1) / (2 * math.log(2)), 0, 1)

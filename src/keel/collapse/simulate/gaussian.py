@@ -53,7 +53,8 @@ def simulate_gaussian(
     real: Stats | None = None
     for g, fresh in enumerate(cfg.fresh_counts(), start=1):
         human = _stats(rng.standard_normal((reps, fresh))) if fresh else None
-        synth = _stats(_draw_gaussian(rng, mu, var, cfg.samples - fresh, cfg)) if g > 1 else None
+        synthetic = cfg.samples - fresh if g > 1 else 0
+        synth = _stats(_draw_gaussian(rng, mu, var, synthetic, cfg)) if synthetic else None
         parts = [p for p in (human, synth) if p is not None]
         new = parts[0] if len(parts) == 1 else _merge(parts[0], parts[1])
         if g == 1:

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from keel.collapse.simulate.categorical import zipf_law
+from keel.collapse.simulate.categorical import tail_categories, zipf_law
 from keel.collapse.simulate.choices import Refit
 from keel.collapse.simulate.config import FloatArray, Simulation
 from keel.errors import ConfigError
@@ -31,6 +31,7 @@ def theory(cfg: Simulation) -> dict[str, FloatArray]:
             a = float(cfg.fresh_counts()[-1]) / cfg.samples if cfg.generations > 1 else 0.0
             shares = presence(cfg.samples * truth, cfg.generations, a)
             curves["support"] = shares.sum(axis=0)
+            curves["tail_retention"] = shares[tail_categories(truth)].mean(axis=0)
         return curves
     if cfg.model == "regression" and cfg.temperature == 1.0:
         unit = cfg.noise**2 * cfg.dim / (cfg.samples - cfg.dim - 1)
