@@ -103,6 +103,12 @@ def test_assignment_balances_load_and_is_reproducible() -> None:
         assign(records, ["ana", "bo", "cy", "dee"], 5, seed=1)
 
 
+def test_at_equal_load_the_more_reputable_reviewer_gets_the_item() -> None:
+    records = [EntryId(f"{i:064x}") for i in range(3)]
+    to = assign(records, ["ana", "bo"], 1, seed=0, weights={"ana": 0.1, "bo": 0.9})
+    assert to == [("bo",), ("ana",), ("bo",)]  # bo first, then the load evens out
+
+
 # -- on a ledger -------------------------------------------------------------------------------
 @pytest.fixture
 def led(tmp_path: Path) -> Iterator[Ledger]:

@@ -208,7 +208,8 @@ def open_round(
     have no expert decision yet, add the `gold` records, assign reviewers and log the round.
 
     Every reviewer must be enrolled; gold answers are committed with a fresh 16-byte salt,
-    kept as a ledger setting until `close_round`."""
+    kept as a ledger setting until `close_round`. `weights` order the assignment (module
+    docstring); by default they are the reviewers' reputation weights from the rounds so far."""
     known = enrolments(ledger)
     missing = [r for r in reviewers if r not in known]
     if missing:
@@ -245,6 +246,8 @@ def open_round(
     order = np.random.default_rng([seed, 0x676F6C64]).permutation(len(picked))  # "gold"
     picked = [picked[i] for i in order]
     plain = [rec for rec, _, why in picked if why != "gold"]
+    if weights is None:
+        weights = _reputation_weights(ledger)
     to = dict(zip(plain, assign(plain, reviewers, overlap, seed, weights), strict=True))
     everyone = tuple(sorted(reviewers))
     items = tuple(
@@ -269,6 +272,14 @@ def open_round(
         secret = orjson.dumps({"salt": salt, "answers": gold}, option=orjson.OPT_SORT_KEYS)
         ledger.put_setting(GOLD_SETTING + appended.id, secret.decode())
     return Opened(appended.id, entry, appended)
+
+
+def _reputation_weights(ledger: Ledger) -> dict[str, float]:
+    """Each reviewer's reputation weight from the rounds so far (none before the first)."""
+    try:
+        return {r.reviewer: r.weight for r in reputation_of(ledger).reviewers}
+    except NotFoundError:
+        return {}
 
 
 @dataclass(frozen=True, slots=True)

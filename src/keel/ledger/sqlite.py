@@ -334,7 +334,12 @@ class SQLiteStore:
         return [EntryRow(*r) for r in cur]
 
     def entries_of_kind(self, kind: str) -> list[int]:
-        cur = self._db.execute("SELECT idx FROM entries WHERE kind = ? ORDER BY idx", (kind,))
+        # The kind index leaves records out (`WHERE kind != 'record'`): the planner uses it for
+        # a bound kind only when the query says so too; otherwise it scans every entry.
+        query = "SELECT idx FROM entries WHERE kind = ?"
+        if kind != "record":
+            query += " AND kind != 'record'"
+        cur = self._db.execute(query + " ORDER BY idx", (kind,))
         return [r[0] for r in cur]
 
     def entries_by_key(self, keys: Sequence[int]) -> dict[int, EntryRow]:
