@@ -187,10 +187,13 @@ def loads(data: bytes) -> JSON:
     Python int would make it unencodable again, so it is read as a float.
     """
     value = cast(JSON, orjson.loads(data))
-    return _big_ints_to_floats(value) if _LONG_DIGITS.search(data) else value
+    return _big_ints_to_floats(value) if _LONG_NUMBER.search(data) else value
 
 
-_LONG_DIGITS = re.compile(rb"\d{16}")
+# A number of 16 digits or more. Canonical JSON has no whitespace, so a number starts the text
+# or follows `:`, `,` or `[`; digits inside strings (hex digests) mostly do not, and a string
+# that does only costs the walk.
+_LONG_NUMBER = re.compile(rb"(?:^|[:,\[])-?\d{16}")
 
 
 def _big_ints_to_floats(value: JSON) -> JSON:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from keel.errors import InputError
@@ -23,6 +23,7 @@ from keel.experts.rounds import (
     inclusion_probabilities,
     load_round,
     open_round,
+    refresh,
     sign,
     submit,
 )
@@ -36,6 +37,7 @@ from keel.records import EntryId, Verdict, text_record, verdict
     budget_share=st.floats(0, 1),
     share=st.floats(0.01, 1),
 )
+@example(u=[5e-324], budget_share=1.0, share=0.5)  # a subnormal uncertainty once lost mass
 def test_probabilities_sum_to_the_budget_and_stay_in_range(
     u: list[float], budget_share: float, share: float
 ) -> None:
@@ -171,6 +173,20 @@ def test_a_round_from_opening_to_close_verifies(led: Ledger) -> None:
     assert load_round(led, opened.id).closed
     report = led.verify()
     assert report.ok, report.problems
+
+
+def test_a_refreshed_state_is_the_state_read_afresh(led: Ledger) -> None:
+    a_generation(led)
+    keys = people(led, "ana", "bo")
+    opened = open_round(led, ["ana", "bo"], budget=6, generation=1, overlap=2, seed=3)
+    held = load_round(led, opened.id)
+    assert refresh(led, held) is held  # nothing new: nothing read
+    for who in ("ana", "bo"):
+        decide(led, opened.id, who, keys[who], held.queue(who)[0].record, "reject")
+    led.append([text_record("unrelated", "human")])
+    close_round(led, opened.id)
+    assert refresh(led, held) == load_round(led, opened.id)
+    assert refresh(led, held).closed and len(refresh(led, held).decisions) == 2
 
 
 def test_a_reviewer_decides_only_their_own_open_items(led: Ledger) -> None:

@@ -18,7 +18,7 @@ pytest.importorskip(
 
 from review_site import HOSTILE, Client, Site, build, serve
 
-from keel.experts.rounds import load_round
+from keel.experts.rounds import close_round, load_round
 from keel.ledger import Ledger, ProofBundle, verify_bundle
 from keel.records import Role, Verdict
 
@@ -50,6 +50,7 @@ def test_a_reviewer_logs_in_and_decides_without_javascript(site: Site) -> None:
     assert site.round[:12] in home.text
     page = ana.get(f"/r/{site.round}")
     assert page.status == 200
+    assert page.headers["server-timing"].startswith("app;dur=")
     assert "Adopt text a careful person could write." in page.text  # the guidelines
     assert "judge-a" in page.text  # the round shows the AI judges
     action = page.text.split('<form id="decide" method="post" action="')[1].split('"')[0]
@@ -65,6 +66,20 @@ def test_a_reviewer_logs_in_and_decides_without_javascript(site: Site) -> None:
         assert led.verify().ok
     done, total = load_round(Ledger.open(site.db, readonly=True), site.round).progress("ana")
     assert (done, total) == (1, total) and total > 1
+
+
+def test_the_server_sees_what_others_log_while_it_runs(site: Site) -> None:
+    # The app keeps each round's state and reads only what was appended since; a round closed
+    # from the command line (another connection) must show as closed at once.
+    ana = logged_in(site, "ana")
+    page = ana.get(f"/r/{site.round}")
+    action = page.text.split('<form id="decide" method="post" action="')[1].split('"')[0]
+    with Ledger.open(site.db) as led:
+        close_round(led, site.round)
+    assert "This round is closed" in ana.get(f"/r/{site.round}").text
+    late = ana.post(action, {"csrf": ana.csrf(page), "decision": "accept", "rationale": "fine"})
+    assert late.status == 400 and "closed" in late.text
+    assert decisions(site) == []
 
 
 def test_an_htmx_decision_answers_with_the_next_item(site: Site) -> None:

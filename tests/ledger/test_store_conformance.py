@@ -122,6 +122,8 @@ def test_references(store: Store) -> None:
     with store.write():
         store.insert_refs([(0, 3), (1, 3), (0, 2), (0, 4)])
     assert store.refs_to(0) == [2, 3, 4]
+    assert store.refs_to(0, since=3) == [3, 4]
+    assert store.refs_to(0, since=5) == []
     assert list(store.iter_refs()) == [(2, 0), (3, 0), (3, 1), (4, 0)]
 
 

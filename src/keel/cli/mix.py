@@ -34,8 +34,11 @@ def build(
         "corrected"
     ),
     anchors: Annotated[
-        str, typer.Option(help="Expert anchors: random (randomly sampled only) or all.")
-    ] = "random",
+        str,
+        typer.Option(
+            help="Expert anchors: weighted (random and round-drawn, by 1/π), random, or all."
+        ),
+    ] = "weighted",
     confidence: Annotated[float, typer.Option(help="Confidence of the precision bound.")] = 0.95,
     lineage: Annotated[
         bool,

@@ -52,12 +52,16 @@ def add_command(
     err.print("the link works once; `keel review link NAME` makes a new one")
 
 
+app.command("add-reviewer", help="Same as `keel review add`.")(add_command)
+
+
 @app.command("link")
 def link_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The reviewer.")],
     host: Annotated[str, typer.Option(help="Host of the login link.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the login link.")] = DEFAULT_PORT,
+    as_json: JsonFlag = False,
 ) -> None:
     """Print a new one-time login link for a reviewer (the old one stops working)."""
     from keel.experts.access import Access
@@ -68,7 +72,11 @@ def link_command(
             token = access.new_link(name)
         finally:
             access.close()
-    out.print(_link(host, port, token))
+    link = _link(host, port, token)
+    if as_json:
+        emit_json({"name": name, "link": link})
+        return
+    out.print(link)
 
 
 def _gold(path: Path | None) -> dict[str, str]:

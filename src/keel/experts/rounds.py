@@ -91,7 +91,7 @@ def inclusion_probabilities(u: Floats, budget: int, random_share: float) -> tupl
         share = np.where(free, weight, 0.0)
         if share.sum() <= 0:
             share = free.astype(np.float64)
-        pi = pi + mass * share / share.sum()
+        pi = pi + mass * (share / share.sum())  # divide first: tiny u would underflow
         over = pi > 1.0
         mass = float((pi[over] - 1.0).sum())
         pi[over] = 1.0
@@ -284,14 +284,26 @@ def _reputation_weights(ledger: Ledger) -> dict[str, float]:
 
 @dataclass(frozen=True, slots=True)
 class RoundState:
-    """A round as the log holds it now: the entry, the decisions on it by (reviewer, record),
-    and whether it is closed."""
+    """A round as the first `size` entries of the log hold it: the entry, the decisions on it
+    by (reviewer, record), and whether it is closed."""
 
-    id: EntryId
-    index: int
-    round: Round
+    located: Located
     decisions: Mapping[tuple[str, EntryId], Located]
     closed: bool
+    size: int
+
+    @property
+    def id(self) -> EntryId:
+        return self.located.id
+
+    @property
+    def index(self) -> int:
+        return self.located.index
+
+    @property
+    def round(self) -> Round:
+        assert isinstance(self.located.entry, Round)
+        return self.located.entry
 
     def item(self, record: str) -> RoundItem | None:
         return next((i for i in self.round.items if i.record == record), None)
@@ -313,18 +325,35 @@ class RoundState:
 
 def load_round(ledger: Ledger, ref: str) -> RoundState:
     """The state of round `ref` (an id or unique prefix), read from the entries pointing to it."""
-    loc = ledger.locate(ref)
-    if not isinstance(loc.entry, Round):
-        raise InputError(f"{ref} is a {loc.entry.kind} entry, not a round")
-    decisions: dict[tuple[str, EntryId], Located] = {}
-    closed = False
-    for f in ledger.refs_to(loc):
+    with ledger.snapshot():
+        loc = ledger.locate(ref)
+        if not isinstance(loc.entry, Round):
+            raise InputError(f"{ref} is a {loc.entry.kind} entry, not a round")
+        return _advance(ledger, RoundState(loc, {}, False, loc.index + 1))
+
+
+def refresh(ledger: Ledger, state: RoundState) -> RoundState:
+    """`state` brought up to the log's current size: only the entries appended since it was
+    read are looked at, so a server holding a round's state pays for new decisions only."""
+    with ledger.snapshot():
+        return state if ledger.size == state.size else _advance(ledger, state)
+
+
+def _advance(ledger: Ledger, state: RoundState) -> RoundState:
+    """`state` plus the entries at leaf index ≥ state.size that point to the round (the caller
+    holds a snapshot)."""
+    decisions = dict(state.decisions)
+    closed = state.closed
+    size = ledger.size
+    for f in ledger.refs_to(state.located, since=state.size):
+        if f.index >= size:
+            break
         e = f.entry
         if isinstance(e, Close):
             closed = True
-        elif isinstance(e, Verdict) and e.round == loc.id and e.judge_kind == "expert":
+        elif isinstance(e, Verdict) and e.round == state.id and e.judge_kind == "expert":
             decisions.setdefault((e.judge, e.record), f)
-    return RoundState(loc.id, loc.index, loc.entry, decisions, closed)
+    return replace(state, decisions=decisions, closed=closed, size=size)
 
 
 def rounds(ledger: Ledger) -> list[RoundState]:

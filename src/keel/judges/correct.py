@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from keel.errors import InputError
-from keel.judges.stats import LEVEL, Estimate, Floats, wilson, wilson_lower, z_value
+from keel.judges.stats import (
+    LEVEL,
+    Estimate,
+    Floats,
+    effective_n,
+    wilson,
+    wilson_lower,
+    z_value,
+)
 from keel.judges.table import JudgeTable
 
 
@@ -36,24 +44,38 @@ def ppi_mean(
     *,
     level: float = LEVEL,
     lam: float | None = None,
+    anchor_weights: Floats | None = None,
 ) -> ShareEstimate:
     """PPI++ mean (Angelopoulos, Duchi, Zrnic 2023, arXiv 2311.01453):
     θ̂ = λ·mean(f_pool) + mean(Y - λ·f_anchor), with the power-tuning
     λ = Cov(Y, f) / ((1 + n/N)·Var(f)) clipped to [0, 1] (Var over anchors and pool), and the
-    interval θ̂ ± z·sqrt(Var(Y - λf)/n + λ²·Var(f_pool)/N)."""
+    interval θ̂ ± z·sqrt(Var(Y - λf)/n + λ²·Var(f_pool)/N).
+
+    With `anchor_weights` (1/π_i for anchors drawn with unequal probabilities π_i), every mean
+    and covariance over the anchors is the Hájek weighted one (Σw·x/Σw; Hájek 1971) and n is
+    Kish's effective size (Σw)²/Σw², so Var(Y - λf)/n becomes Σw̃²·(r - r̄_w)² with
+    w̃ = w/Σw (the with-replacement linearisation, conservative without replacement; Särndal,
+    Swensson & Wretman 1992 §5.7). Equal weights give the unweighted estimate exactly."""
     y, f, fu = anchor_labels, anchor_verdicts, pool_verdicts
     n, big_n = y.size, fu.size
     if n < 2 or big_n < 2:
         raise InputError(f"PPI++ needs at least 2 anchors and 2 pool items (got {n} and {big_n})")
+    w = np.full(n, 1.0 / n) if anchor_weights is None else anchor_weights / anchor_weights.sum()
+    n_eff = effective_n(w)
     if lam is None:
-        cov = float(np.mean((y - y.mean()) * (f - f.mean())))
+        cov = float(np.sum(w * (y - w @ y) * (f - w @ f)))
         var_f = float(np.var(np.concatenate([f, fu]), ddof=1))
-        lam = 0.0 if var_f <= 0 else float(np.clip(cov / ((1 + n / big_n) * var_f), 0.0, 1.0))
-    point = lam * float(fu.mean()) + float(np.mean(y - lam * f))
-    se = math.sqrt(float(np.var(lam * fu)) / big_n + float(np.var(y - lam * f)) / n)
+        lam = 0.0 if var_f <= 0 else float(np.clip(cov / ((1 + n_eff / big_n) * var_f), 0.0, 1.0))
+    r = y - lam * f
+    rbar = float(w @ r)
+    point = lam * float(fu.mean()) + rbar
+    se = math.sqrt(float(np.var(lam * fu)) / big_n + float(np.sum(w * w * (r - rbar) ** 2)))
     half = z_value(level) * se
     est = Estimate(point, point - half, point + half, "ppi++")
-    return ShareEstimate("ppi++", est, {"lambda": lam, "se": se, "n_anchors": n, "n_pool": big_n})
+    detail = {"lambda": lam, "se": se, "n_anchors": n, "n_pool": big_n}
+    if anchor_weights is not None:
+        detail["n_effective"] = n_eff
+    return ShareEstimate("ppi++", est, detail)
 
 
 def rogan_gladen(
@@ -169,26 +191,39 @@ def choose_rule(
     anchor_scores: Floats | None = None,
     pool_scores: Floats | None = None,
     alpha: float = 0.05,
+    anchor_weights: Floats | None = None,
 ) -> tuple[Rule | None, tuple[Rule, ...]]:
     """The rule keeping the largest pool share whose precision on the anchors has a one-sided
     Wilson lower bound ≥ `target_precision`; the bound uses alpha/m for m candidate rules
     (Bonferroni), so the choice itself does not inflate the guarantee. Returns (best, all).
-    Score thresholds are candidates only when both anchor and pool scores are given."""
+    Score thresholds are candidates only when both anchor and pool scores are given.
+
+    With `anchor_weights` w_i = 1/π_i (anchors drawn with unequal probabilities), precision is
+    the Hájek ratio p̂ = Σ w·k·y / Σ w·k over the kept anchors (k = 1 when the rule keeps the
+    anchor), and the bound is Wilson's at Kish's effective size n* = (Σwk)²/Σ(wk)² with p̂·n*
+    successes (the effective-size Wilson interval for weighted proportions; Kish 1965,
+    Korn & Graubard 1998); in the kept share the anchors count by w·n/Σw. Equal weights give
+    the unweighted bound exactly."""
     with_scores = anchor_scores is not None and pool_scores is not None
     specs = _candidates(judges, anchor_scores if with_scores else None)
     m = len(specs)
+    n = anchor_labels.size
+    w = np.ones(n) if anchor_weights is None else anchor_weights * (n / anchor_weights.sum())
     rules = []
     for spec in specs:
         keep_a = _keep(spec, judges, anchor_verdicts, anchor_scores)
         keep_p = _keep(spec, judges, pool_verdicts, pool_scores)
-        kept = float(keep_a.sum())
-        good = float((keep_a * anchor_labels).sum())
-        lb = wilson_lower(good, kept, alpha / m) if kept > 0 else 0.0
-        share = float(np.concatenate([keep_a, keep_p]).mean())
+        wk = w * keep_a
+        kept_w = float(wk.sum())
+        good_w = float((wk * anchor_labels).sum())
+        precision = good_w / kept_w if kept_w > 0 else math.nan
+        if anchor_weights is not None and kept_w > 0:
+            n_eff = effective_n(wk)
+            good_w, kept_w = precision * n_eff, n_eff
+        lb = wilson_lower(good_w, kept_w, alpha / m) if kept_w > 0 else 0.0
+        share = (float(wk.sum()) + float(keep_p.sum())) / (n + keep_p.size)
         kind, names, value = spec
-        rules.append(
-            Rule(kind, names, value, int(kept), good / kept if kept else math.nan, lb, share)
-        )
+        rules.append(Rule(kind, names, value, int(keep_a.sum()), precision, lb, share))
     ok = [r for r in rules if r.lower_bound >= target_precision]
     best = max(ok, key=lambda r: (r.kept_share, r.lower_bound)) if ok else None
     return best, tuple(rules)

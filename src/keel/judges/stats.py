@@ -85,6 +85,14 @@ def wilson_lower(successes: float, n: float, alpha: float) -> float:
     return wilson(successes, n, 1 - 2 * alpha).lo
 
 
+def effective_n(weights: Floats) -> float:
+    """Kish's effective sample size (Σw)² / Σw² (Kish 1965, Survey Sampling §11.7): the number
+    of equally weighted observations that would give a weighted mean the same variance; n when
+    the weights are equal, less the more they vary. 0 for no weight."""
+    total = float(weights.sum())
+    return total * total / float((weights * weights).sum()) if total > 0 else 0.0
+
+
 # -- patterns: distinct rows and their multiplicities ----------------------------------------
 def _codes(column: npt.NDArray[Any]) -> tuple[Ints, int]:
     """Dense codes 0..k-1 of a column's values (NaN is one value of its own) and k."""

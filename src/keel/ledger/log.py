@@ -519,13 +519,14 @@ class Ledger:
         """The most recent entries, newest first."""
         return [_located(r) for r in self.store.last_entries(count)]
 
-    def refs_to(self, located: Located) -> list[Located]:
-        """Entries that point to this one (children, verdicts, runs), in log order.
+    def refs_to(self, located: Located, since: int = 0) -> list[Located]:
+        """Entries that point to this one (children, verdicts, runs), in log order; with
+        `since`, only those at leaf index `since` or later (what was appended after a read).
 
         The reference index only finds candidates: each one's own bytes must name `located`,
         so an edited index cannot attach a verdict to a record it is not about.
         """
-        found = (self.at(i) for i in self.store.refs_to(located.index))
+        found = (self.at(i) for i in self.store.refs_to(located.index, since))
         return [f for f in found if located.id in references(f.entry)]
 
     def lineage(self, ref: str) -> Lineage:

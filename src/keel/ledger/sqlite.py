@@ -377,9 +377,10 @@ class SQLiteStore:
     def insert_refs(self, rows: Sequence[tuple[int, int]]) -> None:
         self._db.executemany("INSERT INTO refs(target, source) VALUES (?, ?)", rows)
 
-    def refs_to(self, target: int) -> list[int]:
+    def refs_to(self, target: int, since: int = 0) -> list[int]:
         cur = self._db.execute(
-            "SELECT source FROM refs WHERE target = ? ORDER BY source", (target,)
+            "SELECT source FROM refs WHERE target = ? AND source >= ? ORDER BY source",
+            (target, since),
         )
         return [r[0] for r in cur]
 

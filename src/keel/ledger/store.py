@@ -141,8 +141,8 @@ class Entries(Protocol):
         """Index (target idx, source idx) rows: entry `source` refers to entry `target`."""
         ...
 
-    def refs_to(self, target: int) -> list[int]:
-        """Leaf indexes, ascending, of the entries indexed as referring to `target`."""
+    def refs_to(self, target: int, since: int = 0) -> list[int]:
+        """Leaf indexes ≥ `since`, ascending, of the entries indexed as referring to `target`."""
         ...
 
     def iter_refs(self) -> Iterator[tuple[int, int]]:

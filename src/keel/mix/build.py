@@ -5,8 +5,8 @@ The steps, in order (docs/mixing.md has the formulas and sources):
    reject overrides the origin (a rejected human record is not verified);
 2. synthetic pool: synthetic records of the policy's generation with no expert decision;
 3. lineage: records descending from a degenerate record are dropped from both pools;
-4. gate: the synthetic pool is filtered by the rule chosen on the expert anchors (corrected),
-   by a judge majority, or not at all;
+4. gate: the synthetic pool is filtered by the rule chosen on the expert anchors (corrected;
+   anchors weighted by 1/π, `keel.mix.anchors`), by a judge majority, or not at all;
 5. near-duplicates: MinHash over both pools together, in log order, earliest kept;
 6. budget: n_syn = min(accepted, size − ⌈α·size⌉), n_ver = min(verified, size − n_syn); when
    the verified pool is short of the floor, n_syn shrinks to ⌊n_ver·(1−α)/α⌋ so that the
@@ -25,10 +25,11 @@ from typing import Literal
 
 import numpy as np
 
-from keel.errors import InputError
-from keel.experts import RUBRIC_PREFIX, votes
+from keel.errors import InputError, NotFoundError
+from keel.experts import reputation_of, votes
 from keel.judges import Rule, choose_rule
 from keel.ledger import Appended, Judged, Ledger, Snapshot, texts
+from keel.mix.anchors import Anchors, anchors, standing
 from keel.mix.dedup import dedup
 from keel.mix.lineage import tainted
 from keel.mix.policy import MixPolicy
@@ -89,24 +90,24 @@ class MixPlan:
         }
 
 
-def _is_random_anchor(j: Judged) -> bool:
-    """Reviewed without being chosen for it: an expert verdict whose rubric says the item was
-    chosen for its uncertainty (`keel-review/uncertain`), is a gold item (`keel-review/gold`)
-    or was reviewed in another tool (`keel-import/...`, whose sampling keel cannot know) does
-    not make its record a random anchor; other expert verdicts (drawn at random by keel, or
-    logged by hand) do."""
-    chosen = (RUBRIC_PREFIX + "uncertain", RUBRIC_PREFIX + "gold")
-    return not any(
-        (v.rubric or "") in chosen or (v.rubric or "").startswith("keel-import/") for v in j.expert
-    )
+def _reputation(ledger: Ledger, snap: Snapshot) -> dict[str, float]:
+    """Reviewers' reputation weights, read only when some record has more than one reviewer
+    (they decide nothing otherwise)."""
+    if not any(len({v.judge for v in j.expert}) > 1 for j in snap.records):
+        return {}
+    try:
+        return {r.reviewer: r.weight for r in reputation_of(ledger).reviewers}
+    except NotFoundError:
+        return {}
 
 
 def _gate(
-    snap: Snapshot, anchors: Sequence[Judged], pool: Sequence[Judged], policy: MixPolicy
+    snap: Snapshot, found: Anchors, pool: Sequence[Judged], policy: MixPolicy
 ) -> tuple[list[bool], Rule | None, str]:
     """Which pool records the gate accepts, the rule used and a note on how it was chosen."""
     if policy.gate == "none":
         return [True] * len(pool), None, "no gate: every synthetic record is a candidate"
+    anchors = found.judged
     judges = snap.judges([*anchors, *pool])
     pool_v, pool_s = votes(pool, judges)
     if policy.gate == "judges":
@@ -118,16 +119,16 @@ def _gate(
         why = "no AI verdicts" if not judges else "no expert anchors with AI verdicts"
         return [False] * len(pool), None, f"gate closed: {why} to choose a rule on"
     anchor_v, anchor_s = votes(anchors, judges)
-    labels = np.array([1.0 if a.adopted else 0.0 for a in anchors])
     best, _ = choose_rule(
         judges,
-        labels,
+        found.labels(),
         anchor_v,
         pool_v,
         target_precision=policy.target_precision,
         anchor_scores=anchor_s,
         pool_scores=pool_s,
         alpha=1 - policy.confidence,
+        anchor_weights=found.weight_array() if policy.anchors == "weighted" else None,
     )
     if best is None:
         return (
@@ -163,19 +164,22 @@ def build_mix(
     counts: Counter[str] = Counter(records=len(snap.records))
     verified: list[Judged] = []
     pool: list[Judged] = []
-    anchors: list[Judged] = []
+    reviewed: list[Judged] = []
     g = policy.generation
+    rep = _reputation(ledger, snap)
+    population = 0
     for j in snap.records:
         in_generation = g is None or j.record.generation == g
         synthetic = j.record.origin == "synthetic"
-        reviewed = synthetic and in_generation and j.adopted is not None and bool(j.ai)
-        if reviewed and (policy.anchors == "all" or _is_random_anchor(j)):
-            anchors.append(j)
+        adopted = standing(j, rep)
+        population += synthetic and in_generation
+        if synthetic and in_generation and adopted is not None and j.ai:
+            reviewed.append(j)
         if j.id in bad:
             counts["lineage_pruned"] += 1
-        elif j.adopted is False:
+        elif adopted is False:
             counts["expert_rejected"] += 1
-        elif not synthetic or j.adopted:
+        elif not synthetic or adopted:
             if policy.human == "fresh" and j.record.generation != g:
                 counts["verified_not_fresh"] += 1
             else:
@@ -184,9 +188,17 @@ def build_mix(
             pool.append(j)
         else:
             counts["synthetic_other_generation"] += 1
-    counts["anchors"] = len(anchors)
+    found = anchors(
+        ledger,
+        reviewed,
+        population,
+        weighted=policy.anchors == "weighted",
+        everything=policy.anchors == "all",
+        reputation=rep,
+    )
+    counts["anchors"] = len(found.judged)
     counts["synthetic_pool"] = len(pool)
-    accept, rule, note = _gate(snap, anchors, pool, policy)
+    accept, rule, note = _gate(snap, found, pool, policy)
     accepted = [j for j, a in zip(pool, accept, strict=True) if a]
     counts["gate_accepted"] = len(accepted)
     counts["gate_rejected"] = len(pool) - len(accepted)

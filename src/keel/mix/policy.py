@@ -11,7 +11,7 @@ from keel.records import JSON
 
 Gate = Literal["corrected", "judges", "none"]
 HumanPool = Literal["accumulated", "fresh"]
-AnchorSet = Literal["random", "all"]
+AnchorSet = Literal["weighted", "random", "all"]
 MAX_SEED = 2**53 - 1
 """The largest seed (and mix size): both are logged, and the ledger's JSON holds integers up
 to 2**53 - 1."""
@@ -62,7 +62,9 @@ class MixPolicy:
     human: "accumulated" (every verified record) or "fresh" (verified records of `generation`);
     gate: "corrected" (the rule `keel.judges.choose_rule` picks on the expert anchors),
     "judges" (most AI judges accept, uncorrected) or "none" (every synthetic record);
-    anchors: "random" (expert verdicts on randomly sampled items only) or "all";
+    anchors: "weighted" (random anchors and every record a review round drew, each weighted
+    by 1/π, `keel.mix.anchors`), "random" (randomly sampled records only, equal weights) or
+    "all" (every reviewed record, equal weights: biased);
     lineage: prune descendants of degenerate records; dedup: MinHash settings or None;
     tails: tail-preserving weights or None (uniform); seed: every random draw (0 to `MAX_SEED`).
     """
@@ -73,7 +75,7 @@ class MixPolicy:
     generation: int | None = None
     human: HumanPool = "accumulated"
     gate: Gate = "corrected"
-    anchors: AnchorSet = "random"
+    anchors: AnchorSet = "weighted"
     confidence: float = 0.95
     lineage: bool = True
     dedup: MinHashConfig | None = field(default_factory=MinHashConfig)
