@@ -13,6 +13,11 @@ field-mapping type (`Fields`). `keel._files` holds the other direction, the file
   whitespace stripped: in a text file it is layout, not content) or the string in a column of
   each row of a CSV, JSONL or Parquet file; `read_corpus` adds a folder of such files and the
   `fortunes` corpus.
+- `hf_shards` / `read_hf_rows`: a Hugging Face dataset on disk, read a batch at a time: a
+  `save_to_disk` folder (its Arrow IPC stream files, in the order its state.json lists them;
+  pyarrow reads them, the `datasets` package is not needed), Parquet shards (a folder's
+  `.parquet` files or a glob's matches, in name order), or one `.arrow` or `.parquet` file.
+  Cells read as a Parquet file's do; each row's place is `shard:row N`.
 - `Fields`: which column holds each role (record text, human label, judge...), from the
   reader's defaults and the user's `role=column` choices; a column the user named must exist.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
 import io
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +63,12 @@ FOLDER_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 """The files of a folder of texts that are read (others, such as a report, are left alone)."""
 Row = tuple[int, int, dict[str, object]]
 """(line or row number, bytes the row took in the file (0 where unknown), the row)."""
+PlacedRow = tuple[str, int, dict[str, object]]
+"""(the row's place for messages, `file:row N`; bytes it took in its file, 0 where unknown; the
+row)."""
+ShardFormat = Literal["arrow", "parquet"]
+HF_BATCH = 8192
+"""Rows turned into Python values at a time when reading a Hugging Face dataset."""
 
 
 # -- formats ---------------------------------------------------------------------------------
@@ -206,10 +218,11 @@ def _parquet_rows(path: Path) -> Iterator[Row]:
 
 
 def _pylist(column: Any, name: str, path: Path, before: int) -> list[object]:
-    """The Python values of a Parquet column; a string that is not UTF-8 is named by its row."""
+    """The Python values of a Parquet or Arrow column; a string that is not UTF-8, or a value
+    Python cannot hold (a date beyond year 9999), is named by its row."""
     try:
         return cast(list[object], column.to_pylist())
-    except UnicodeDecodeError:
+    except (ValueError, OverflowError) as whole:
         for i in range(len(column)):
             try:
                 column[i].as_py()
@@ -217,7 +230,186 @@ def _pylist(column: Any, name: str, path: Path, before: int) -> list[object]:
                 raise InputError(
                     f"{path}:row {before + i + 1}: column {name!r} is not UTF-8: {exc.reason}"
                 ) from exc
-        raise
+            except (ValueError, OverflowError) as exc:
+                raise InputError(
+                    f"{path}:row {before + i + 1}: column {name!r} holds a value keel cannot "
+                    f"read ({exc})"
+                ) from exc
+        raise InputError(f"{path}: column {name!r} cannot be read: {whole}") from whole
+
+
+# -- Hugging Face datasets on disk -----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Shards:
+    """A Hugging Face dataset on disk, as `hf_shards` found it: its shard files in reading
+    order and their format (`arrow`: Arrow IPC stream files, what `save_to_disk` writes)."""
+
+    source: str
+    format: ShardFormat
+    files: tuple[Path, ...]
+
+    @property
+    def size(self) -> int:
+        """The shards' total size in bytes."""
+        return sum(f.stat().st_size for f in self.files)
+
+
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def hf_shards(source: str | Path) -> Shards:
+    """The shards of the dataset at `source`: a `save_to_disk` folder (the files its state.json
+    lists, in that order), a folder of `.parquet` files or a glob of them (name order), or one
+    `.arrow` or `.parquet` file. Refuses a DatasetDict folder (name a split's folder) and
+    anything else, saying what it reads."""
+    text = str(source)
+    path = Path(source)
+    if path.is_dir():
+        if (path / "state.json").exists():
+            return Shards(text, "arrow", _state_files(path))
+        if (path / "dataset_dict.json").exists():
+            splits = sorted(p.name for p in path.iterdir() if (p / "state.json").is_file())
+            example = path / splits[0] if splits else path / "train"
+            raise InputError(
+                f"{path} holds a DatasetDict (splits: {', '.join(splits) or 'none found'}): "
+                f"give one split's folder, e.g. --hf {example}"
+            )
+        found = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in _PARQUET_SUFFIXES and p.is_file()
+        )
+        if not found:
+            raise InputError(
+                f"{path}: not a save_to_disk folder (no state.json) and no .parquet files in it; "
+                f"for shards in subfolders give a glob, e.g. --hf '{path}/**/*.parquet'"
+            )
+        return Shards(text, "parquet", tuple(found))
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".arrow":
+            return Shards(text, "arrow", (path,))
+        if suffix in _PARQUET_SUFFIXES:
+            return Shards(text, "parquet", (path,))
+        raise InputError(
+            f"{path}: --hf reads a save_to_disk folder, Parquet shards or an .arrow file; "
+            "ingest a .jsonl or .csv file as FILE, without --hf"
+        )
+    if glob.has_magic(text):
+        matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+        files = tuple(m for m in matches if m.is_file())
+        if not files:
+            raise InputError(f"{text}: no file matches this pattern")
+        other = next((f for f in files if f.suffix.lower() not in _PARQUET_SUFFIXES), None)
+        if other is not None:
+            raise InputError(
+                f"{text} matches {other}, not a .parquet file: a pattern names Parquet shards; "
+                "narrow it, e.g. to *.parquet"
+            )
+        return Shards(text, "parquet", files)
+    raise InputError(f"{path}: no such file or folder")
+
+
+def _state_files(folder: Path) -> tuple[Path, ...]:
+    """The Arrow files a `save_to_disk` folder's state.json lists (`_data_files`), in order;
+    each must be a file name in the folder."""
+    state = folder / "state.json"
+    try:
+        value = orjson.loads(state.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{state}: {exc.strerror}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise InputError(
+            f"{state}: not valid JSON ({exc}); is this a save_to_disk folder?"
+        ) from exc
+    listed = value.get("_data_files") if isinstance(value, dict) else None
+    if not isinstance(listed, list):
+        raise InputError(
+            f'{state}: no "_data_files" list of shards; save the dataset again with '
+            "Dataset.save_to_disk"
+        )
+    files = []
+    for item in listed:
+        name = item.get("filename") if isinstance(item, dict) else None
+        if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+            raise InputError(
+                f'{state}: "_data_files" holds {item!r}; each entry must be '
+                '{"filename": NAME} with NAME a file in this folder'
+            )
+        file = folder / name
+        if not file.is_file():
+            raise InputError(
+                f"{state} lists {name}, which is not in {folder}: copy the whole folder that "
+                "save_to_disk wrote"
+            )
+        files.append(file)
+    return tuple(files)
+
+
+def read_hf_rows(shards: Shards) -> Iterator[PlacedRow]:
+    """Every row of the shards, in order, `HF_BATCH` rows at a time (memory stays bounded);
+    cells read as `read_rows` reads Parquet's, and each row's place is `shard:row N`. Each
+    Arrow batch is validated in full before any value is read from it."""
+    import pyarrow as pa
+
+    batches = _arrow_batches if shards.format == "arrow" else _parquet_batches
+    for path in shards.files:
+        n = 0
+        try:
+            for batch, nbytes in batches(path):
+                try:
+                    names = batch.schema.names
+                except UnicodeDecodeError as exc:
+                    raise InputError(
+                        f"{path}: a column name is not UTF-8 ({exc.reason}); save the data again"
+                    ) from exc
+                _unique(names, str(path))
+                taken = nbytes  # the batch's bytes, counted at its first row
+                for start in range(0, batch.num_rows, HF_BATCH):
+                    part = batch.slice(start, HF_BATCH)
+                    columns = [
+                        _pylist(column, name, path, n)
+                        for name, column in zip(names, part.columns, strict=True)
+                    ]
+                    rows = zip(*columns, strict=True) if columns else [()] * part.num_rows
+                    for values in rows:
+                        n += 1
+                        yield (
+                            f"{path}:row {n}",
+                            taken,
+                            {k: v for k, v in zip(names, values, strict=True) if v is not None},
+                        )
+                        taken = 0
+        except (pa.ArrowException, OSError) as exc:
+            what = "Arrow stream" if shards.format == "arrow" else "Parquet"
+            raise InputError(f"{path}: not a readable {what} file: {exc}") from exc
+
+
+def _arrow_batches(path: Path) -> Iterator[tuple[Any, int]]:
+    """The record batches of an Arrow IPC stream file, each validated, with the bytes it took."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_stream(source)
+        before = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            batch.validate(full=True)
+            now = source.tell()
+            yield batch, now - before
+            before = now
+
+
+def _parquet_batches(path: Path) -> Iterator[tuple[Any, int]]:
+    """The record batches of a Parquet file, with their share of the file's bytes."""
+    import pyarrow.parquet as pq
+
+    size = path.stat().st_size
+    with pq.ParquetFile(path) as pf:
+        rows = max(pf.metadata.num_rows, 1)
+        for batch in pf.iter_batches(batch_size=HF_BATCH):
+            yield batch, size * batch.num_rows // rows
 
 
 # -- tables ----------------------------------------------------------------------------------
@@ -429,10 +621,14 @@ __all__ = [
     "SUFFIXES",
     "Fields",
     "Format",
+    "PlacedRow",
     "Row",
+    "Shards",
     "detect_format",
     "folder_files",
+    "hf_shards",
     "read_corpus",
+    "read_hf_rows",
     "read_rows",
     "read_table",
     "read_texts",

@@ -537,3 +537,20 @@ def test_settings_are_kept_never_overwritten_and_never_the_ledgers_own(
     with Ledger.open(ledger.store.path, create=False) as again:  # type: ignore[attr-defined]
         assert again.setting("loop_config") == '{"seed":1}'
         assert again.has_key
+
+
+def test_payloads_are_read_in_order_across_batches_with_none_for_erased_or_unknown(
+    ledger: Ledger,
+) -> None:
+    from keel.ledger.log import PAYLOAD_BATCH
+
+    n = PAYLOAD_BATCH + 5
+    got = ledger.append([text_record(f"text {i}", "human") for i in range(n)])
+    ledger.redact(got[3].id, "gdpr")
+    digests = [hashlib.sha256(f"text {i}".encode()).hexdigest() for i in range(n)]
+    digests.append("ab" * 32)  # no payload has it
+    texts = ledger.payloads(digests)
+    assert len(texts) == n + 1
+    assert texts[3] is None and texts[-1] is None
+    assert texts[0] == b"text 0" and texts[n - 1] == f"text {n - 1}".encode()
+    assert all(t == f"text {i}".encode() for i, t in enumerate(texts[:n]) if i != 3)

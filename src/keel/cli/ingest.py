@@ -1,4 +1,5 @@
-"""`keel ingest`: append the rows of a JSONL, CSV or Parquet file as records."""
+"""`keel ingest`: append the rows of a JSONL, CSV or Parquet file, or of a Hugging Face dataset
+on disk (`--hf`), as records."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from keel.cli._common import emit_json, open_ledger, out, progress
+from keel.cli._common import emit_json, open_ledger, out, progress, utf8
 from keel.errors import InputError
 from keel.records import JSON, Producer, as_digest, parse_json
 
@@ -31,8 +32,22 @@ def _pairs(items: list[str], what: str) -> dict[str, JSON]:
 def ingest_command(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="A .jsonl, .csv or .parquet file, one record a row.")
-    ],
+        Path | None,
+        typer.Argument(
+            help="A .jsonl, .csv or .parquet file, one record a row.", show_default=False
+        ),
+    ] = None,
+    hf: Annotated[
+        str | None,
+        typer.Option(
+            "--hf",
+            metavar="PATH",
+            help="Instead of FILE, a Hugging Face dataset on disk: a save_to_disk folder, a "
+            "folder of Parquet shards, or a quoted glob of them such as 'data/train-*.parquet' "
+            "(docs/hf.md).",
+            callback=utf8,
+        ),
+    ] = None,
     origin: Annotated[
         str | None,
         typer.Option(help="human, expert or synthetic, for rows without an 'origin' field."),
@@ -70,11 +85,20 @@ def ingest_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ids as JSON.")] = False,
 ) -> None:
-    """Append every row of FILE as a record, in one transaction (all or nothing).
+    """Append every row of FILE (or of the dataset --hf names) as a record, in one transaction
+    (all or nothing).
 
     Rows already in the ledger are reported with their existing ids, not appended twice. Parents
     are keel ids or external ids given earlier with --field id=COLUMN.
     """
+    if (file is None) == (hf is None):
+        raise InputError(
+            "give FILE or --hf PATH, not both"
+            if file is not None
+            else "missing FILE: give a .jsonl, .csv or .parquet file, or --hf PATH"
+        )
+    if hf is not None and fmt is not None:
+        raise InputError("--format is for FILE; --hf reads Arrow or Parquet shards as they are")
     prod = None
     if producer is not None:
         prod = Producer(
@@ -85,26 +109,46 @@ def ingest_command(
         )
     elif param or producer_version or prompt_sha256:
         raise InputError("--param, --producer-version and --prompt-sha256 need --producer")
+    from keel._input import hf_shards
     from keel.ledger import INGEST_FIELDS, Defaults, ingest
+    from keel.ledger.ingest import ingest_hf
 
     defaults = Defaults(origin, prod, generation, author, _pairs(tag, "--tag"))
-    if not file.is_file():
-        raise InputError(f"{file}: no such file")
-    size = file.stat().st_size
+    fields = INGEST_FIELDS.parse(field)
+    if hf is not None:
+        shards = hf_shards(hf)  # refused before a ledger is created
+        size, name = shards.size, hf
+    else:
+        assert file is not None
+        if not file.is_file():
+            raise InputError(f"{file}: no such file")
+        size, name = file.stat().st_size, file.name
     with (
         open_ledger(ctx, create=True) as led,
-        progress(f"ingest {file.name}", size or None, counter="rows") as update,
+        progress(f"ingest {name}", size or None, counter="rows") as update,
     ):
-        report = ingest(
-            led,
-            file,
-            fields_=INGEST_FIELDS.parse(field),
-            defaults=defaults,
-            fmt=fmt,
-            allow_unknown_parents=allow_unknown_parents,
-            keep_ids=as_json,
-            progress=lambda rows, done: update(done, count=rows),
-        )
+        if hf is not None:
+            report = ingest_hf(
+                led,
+                shards,
+                fields_=fields,
+                defaults=defaults,
+                allow_unknown_parents=allow_unknown_parents,
+                keep_ids=as_json,
+                progress=lambda rows, done: update(done, count=rows),
+            )
+        else:
+            assert file is not None
+            report = ingest(
+                led,
+                file,
+                fields_=fields,
+                defaults=defaults,
+                fmt=fmt,
+                allow_unknown_parents=allow_unknown_parents,
+                keep_ids=as_json,
+                progress=lambda rows, done: update(done, count=rows),
+            )
         total = led.size
     if as_json:
         emit_json(

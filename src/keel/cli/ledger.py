@@ -438,8 +438,36 @@ def lineage(
         str, typer.Argument(help="Record id, id prefix, or external id.", callback=utf8)
     ],
     as_json: JsonFlag = False,
+    prov: Annotated[
+        bool,
+        typer.Option(
+            "--prov",
+            help="Write the lineage as W3C PROV-JSON: the records, verdicts, mixes and runs, "
+            "what made them and who (docs/prov.md).",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Write the PROV-JSON here (never over an existing file)."
+        ),
+    ] = None,
 ) -> None:
     """Show a record's ancestors (parents, their parents, ...) and the verdicts on each."""
+    if output is not None and not prov:
+        raise InputError("-o writes the PROV-JSON document: add --prov")
+    if prov:
+        if as_json:
+            raise InputError("give --prov or --json, not both")
+        from keel.ledger.prov import lineage_prov, prov_bytes
+
+        check_out(ctx, output, force=True)  # the ledger's own files, folders, unwritable places
+        if output is not None and output.exists():
+            raise InputError(f"{output} exists: keel never writes over it; choose another path")
+        with open_ledger(ctx, readonly=True) as led:
+            document = lineage_prov(led, ref)
+        write_bytes(ctx, prov_bytes(document), output, force=False)
+        return
     with open_ledger(ctx, readonly=True) as led:
         lin = led.lineage(ref)
     if as_json:
@@ -630,3 +658,8 @@ def _print_appended(eid: str, index: int, new: bool, what: str, as_json: bool) -
         emit_json({"id": eid, "index": index, "new": new})
     else:
         out.print(f"{what} {eid} (index {index})" + ("" if new else " was already logged"))
+
+
+from keel.cli.verdicts import import_verdicts_command  # noqa: E402 - below `app`, no cycle
+
+app.command("import-verdicts")(import_verdicts_command)

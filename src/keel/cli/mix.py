@@ -1,14 +1,15 @@
-"""`keel mix ...`: build the next training set from the ledger, and show a logged mix."""
+"""`keel mix ...`: build the next training set from the ledger, show a logged mix, export it."""
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
 
-from keel.cli._common import emit_json, fit_table, open_ledger, out
+from keel.cli._common import emit_json, err, fit_table, open_ledger, out, progress
 from keel.mix import AnchorSet, Gate, HumanPool, MinHashConfig, MixPolicy, TailConfig
 
 app = typer.Typer(help="Anchored mixing: the next training set, logged as a mix entry.")
@@ -132,3 +133,68 @@ def show(
     out.print(fit_table("members", ["origin", "generation", "records"], rows))
     policy = {k: v for k, v in m.entry.policy.items() if k != "counts"}
     out.print(escape(", ".join(f"{k}={v}" for k, v in policy.items())))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Mix id, unique id prefix, or external id.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The export folder to create (must not exist).")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl, parquet, or hf (a datasets folder).")
+    ] = "parquet",
+    croissant: Annotated[
+        bool, typer.Option("--croissant", help="Also write croissant.json (Croissant 1.1, RAI).")
+    ] = False,
+    license_url: Annotated[
+        str | None, typer.Option("--license", help="The data's license (URL), for Croissant.")
+    ] = None,
+    fail_on_redacted: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-redacted", help="Exit 1 and write nothing when any member is redacted."
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Export a logged mix for training: each member's text with its provenance, the
+    checkpoint it was read at and a receipt for the mix entry (docs/export.md)."""
+    from keel.mix import check_export_target, export_mix
+
+    check_export_target(output)
+    with (
+        open_ledger(ctx) as led,
+        progress(f"export {ref}: log entries read", None) as update,
+    ):
+        report = export_mix(
+            led,
+            ref,
+            output,
+            format=fmt,
+            croissant=croissant,
+            license=license_url,
+            fail_on_redacted=fail_on_redacted,
+            progress=update,
+        )
+    facts = report.facts
+    if as_json:
+        emit_json(report.to_json())
+    if not report.written:
+        err.print(
+            f"{facts.redacted:,} of {facts.members:,} members of mix {facts.mix_id} are "
+            "redacted: nothing written (--fail-on-redacted)"
+        )
+        raise typer.Exit(1)
+    if facts.redacted:
+        err.print(
+            f"[yellow]{facts.redacted:,} redacted members[/] are not in the data: listed in "
+            f"{escape(str(output / 'redacted.jsonl'))}"
+        )
+    if not as_json:
+        out.print(
+            f"exported {facts.rows:,} of {facts.members:,} members of mix {facts.mix_id} to "
+            f"{escape(str(output))} ({report.format}); read at checkpoint "
+            f"{facts.checkpoint_size:,} of {escape(facts.origin)}, receipt in mix.tlog-proof"
+        )

@@ -1,24 +1,35 @@
-"""Ingest records from JSONL, CSV or Parquet files into a ledger, in one transaction per file.
+"""Ingest records from JSONL, CSV or Parquet files, or a Hugging Face dataset on disk, into a
+ledger, in one transaction per file or dataset.
 
 Each row becomes a Record entry; its text (or JSON value) becomes the payload. Rows are read by
-`keel._input.read_rows`; their fields are mapped to the parts of a record by name
+`keel._input.read_rows` (`ingest`) or `keel._input.read_hf_rows` (`ingest_hf`: a `save_to_disk`
+folder or Parquet shards, streamed); their fields are mapped to the parts of a record by name
 (`INGEST_FIELDS`, a `Fields`), and command-line values fill what rows leave out (`Defaults`).
-A malformed row fails the whole file with `file:line` and the reason; rows already logged are
-reported with their existing ids, not appended again.
+A malformed row fails the whole file or dataset with `file:line` (`shard:row N`) and the
+reason; rows already logged are reported with their existing ids, not appended again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 import orjson
 
-from keel._input import ROW_FORMATS, Fields, detect_format, read_rows, where
+from keel._input import (
+    ROW_FORMATS,
+    Fields,
+    PlacedRow,
+    Shards,
+    detect_format,
+    read_hf_rows,
+    read_rows,
+    where,
+)
 from keel.errors import InputError, KeelError
 from keel.ledger.log import Appended, Ledger, Pending
 from keel.records import (
@@ -360,14 +371,65 @@ def ingest(
     column it names must hold a value in some row.
     """
     kind = detect_format(path, fmt, formats=ROW_FORMATS)
-    fields = fields_ or INGEST_FIELDS
-    builder = RowBuilder(
-        fields,
+    rows = ((where(path, kind, n), nbytes, row) for n, nbytes, row in read_rows(path, kind))
+    return _ingest_rows(
+        ledger,
+        str(path),
+        rows,
+        fields_ or INGEST_FIELDS,
         defaults or Defaults(),
-        ledger.resolve_aliases,
         text_cells=kind != "jsonl",
+        allow_unknown_parents=allow_unknown_parents,
+        keep_ids=keep_ids,
+        progress=progress,
     )
-    report = IngestReport(str(path))
+
+
+def ingest_hf(
+    ledger: Ledger,
+    shards: Shards,
+    *,
+    fields_: Fields | None = None,
+    defaults: Defaults | None = None,
+    allow_unknown_parents: bool = False,
+    keep_ids: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Append every row of a Hugging Face dataset on disk (`keel._input.hf_shards`: a
+    `save_to_disk` folder or Parquet shards) as a record, in one transaction, read a batch at
+    a time; mapping, defaults and errors are those of `ingest` on a Parquet file."""
+    return _ingest_rows(
+        ledger,
+        shards.source,
+        read_hf_rows(shards),
+        fields_ or INGEST_FIELDS,
+        defaults or Defaults(),
+        text_cells=True,
+        allow_unknown_parents=allow_unknown_parents,
+        keep_ids=keep_ids,
+        progress=progress,
+    )
+
+
+def _ingest_rows(
+    ledger: Ledger,
+    source: str,
+    rows: Iterable[PlacedRow],
+    fields: Fields,
+    defaults: Defaults,
+    *,
+    text_cells: bool,
+    allow_unknown_parents: bool,
+    keep_ids: bool,
+    progress: Callable[[int, int], None] | None,
+) -> IngestReport:
+    """Append `rows` (each with its place for messages) as records, in one transaction.
+
+    `text_cells`: the rows' cells are text (CSV) or typed values that may hold JSON text
+    (Parquet, Arrow), rather than JSON values (JSONL).
+    """
+    builder = RowBuilder(fields, defaults, ledger.resolve_aliases, text_cells=text_cells)
+    report = IngestReport(source)
     consumed = 0
 
     absent = {column for role in fields.given for column in fields.names(role)}
@@ -376,7 +438,7 @@ def ingest(
     def pending() -> Iterator[Pending]:
         nonlocal consumed
         build = builder.build
-        for lineno, nbytes, row in read_rows(path, kind):
+        for place, nbytes, row in rows:
             report.rows += 1
             consumed += nbytes
             if progress is not None and report.rows % 4096 == 0:
@@ -384,10 +446,10 @@ def ingest(
             if absent:
                 absent.difference_update(row)
                 found.update(row)
-            yield build(row, where(path, kind, lineno))
+            yield build(row, place)
         if absent:  # raised inside the transaction: nothing is appended
             try:
-                fields.check(sorted(found), str(path), absent="no row has a value in column")
+                fields.check(sorted(found), source, absent="no row has a value in column")
             except InputError as exc:
                 raise InputError(
                     f"{exc}. Nothing was appended: fix the mapping and ingest again"
@@ -419,4 +481,5 @@ __all__ = [
     "IngestReport",
     "RowBuilder",
     "ingest",
+    "ingest_hf",
 ]

@@ -68,6 +68,10 @@ CHUNK = 8192
 """Entries handled per round trip inside one append transaction."""
 
 
+PAYLOAD_BATCH = 4096
+"""Payloads `Ledger.payloads` reads with one query."""
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """An entry ready to append: its logged bytes, the payload it commits to, and its references."""
@@ -78,6 +82,10 @@ class Pending:
     refs: tuple[str, ...] = ()
     alias: str | None = None
     kind: str = "record"
+    ref_indexes: tuple[int, ...] | None = None
+    """The leaf indexes of `refs`, when the caller found them inside this append's write
+    transaction (a bulk import looks its records up anyway): the links are then written
+    without a second lookup. `keel ledger verify` rechecks every link from the entry bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,14 +397,13 @@ class Ledger:
         batch: dict[int, tuple[bytes, int]],
         allow_unknown: bool,
     ) -> None:
-        wanted = {r for _, p in new_items for r in p.refs}
-        if not wanted:
-            return
-        resolved = self._resolve_refs(wanted, batch)
+        wanted = {r for _, p in new_items if p.ref_indexes is None for r in p.refs}
+        resolved = self._resolve_refs(wanted, batch) if wanted else {}
         rows = []
         for idx, p in new_items:
-            for ref in p.refs:
-                target = resolved.get(ref)
+            known = p.ref_indexes
+            for i, ref in enumerate(p.refs):
+                target = resolved.get(ref) if known is None else known[i]
                 if target is None or target >= idx:
                     if allow_unknown and target is None:
                         continue
@@ -514,6 +521,19 @@ class Ledger:
                 f"payload {digest} was redacted; its digest and the redaction remain"
             )
         return row.data
+
+    def payloads(self, digests: Sequence[str]) -> list[bytes | None]:
+        """The bytes of each payload, in order, read in batches of `PAYLOAD_BATCH`; None
+        where a payload was redacted or is not held (`payload` says which, one at a time)."""
+        out: list[bytes | None] = []
+        for start in range(0, len(digests), PAYLOAD_BATCH):
+            batch = digests[start : start + PAYLOAD_BATCH]
+            keys = [key_of(bytes.fromhex(d)) for d in batch]
+            rows = self.store.payloads_by_key(keys)
+            for k, d in zip(keys, batch, strict=True):
+                row = rows.get(k)
+                out.append(row.data if row is not None and row.digest.hex() == d else None)
+        return out
 
     def recent(self, count: int = 20) -> list[Located]:
         """The most recent entries, newest first."""

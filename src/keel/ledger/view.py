@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from keel.errors import NotFoundError, RedactedError
+from keel.errors import NotFoundError
 from keel.ledger.log import Ledger
 from keel.records import EntryId, Record, Verdict
 
@@ -120,10 +120,5 @@ class Snapshot:
 def texts(ledger: Ledger, items: Sequence[Judged]) -> list[str | None]:
     """The UTF-8 text of each record's payload; None where its bytes were redacted or are absent
     (such a record cannot be reviewed or trained on)."""
-    out: list[str | None] = []
-    for item in items:
-        try:
-            out.append(ledger.payload(item.record.payload.sha256).decode("utf-8", "replace"))
-        except (RedactedError, NotFoundError):
-            out.append(None)
-    return out
+    data = ledger.payloads([item.record.payload.sha256 for item in items])
+    return [None if d is None else d.decode("utf-8", "replace") for d in data]

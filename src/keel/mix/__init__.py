@@ -3,7 +3,9 @@
 `build_mix(ledger, MixPolicy(...))` returns a `MixPlan` (members with reasons, counts per rule,
 the acceptance rule); `log_mix(ledger, plan)` appends it. The parts are usable alone:
 `dedup` (MinHash LSH), `tainted` (lineage pruning), `rare_types` / `tail_weights` /
-`weighted_sample` (tail-preserving sampling).
+`weighted_sample` (tail-preserving sampling). `export_mix` writes a logged mix out for
+training (JSONL, Parquet or a `datasets` folder) with its receipt, and `croissant_metadata`
+its Croissant 1.1 description.
 """
 
 from typing import TYPE_CHECKING
@@ -22,7 +24,15 @@ if TYPE_CHECKING:
         split_budget,
         verified_floor,
     )
+    from keel.mix.croissant import DataFile, MixFacts, croissant_metadata
     from keel.mix.dedup import dedup, jaccard, shingle_hashes, signatures
+    from keel.mix.export import (
+        SCHEMA,
+        ExportFormat,
+        ExportReport,
+        check_export_target,
+        export_mix,
+    )
     from keel.mix.lineage import tainted
     from keel.mix.policy import (
         MAX_SEED,
@@ -37,18 +47,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SEED",
+    "SCHEMA",
     "AnchorSet",
+    "DataFile",
+    "ExportFormat",
+    "ExportReport",
     "Gate",
     "HumanPool",
     "LoggedMix",
     "Member",
     "MinHashConfig",
+    "MixFacts",
     "MixPlan",
     "MixPolicy",
     "Reason",
     "TailConfig",
     "build_mix",
+    "check_export_target",
+    "croissant_metadata",
     "dedup",
+    "export_mix",
     "jaccard",
     "log_mix",
     "rare_types",
@@ -76,12 +94,14 @@ lazy(
             "split_budget",
             "verified_floor",
         ),
+        "croissant": ("DataFile", "MixFacts", "croissant_metadata"),
         "dedup": (
             "dedup",
             "jaccard",
             "shingle_hashes",
             "signatures",
         ),
+        "export": ("SCHEMA", "ExportFormat", "ExportReport", "check_export_target", "export_mix"),
         "lineage": ("tainted",),
         "policy": (
             "MAX_SEED",
