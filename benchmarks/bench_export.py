@@ -19,13 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_ledger import make_corpus
+from bench_ledger import make_corpus, run_child
 
 KEY = "bench.example/export"
 
@@ -97,13 +95,7 @@ def phase_floor(work: Path) -> dict[str, float]:
 
 
 def run_phase(name: str, corpus: Path, work: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--corpus", str(corpus), "--work", str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_child(__file__, "--phase", name, "--corpus", str(corpus), "--work", str(work))
 
 
 def main() -> None:

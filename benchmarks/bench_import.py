@@ -23,13 +23,11 @@ import json
 import random
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_ledger import WORDS, make_corpus
+from bench_ledger import WORDS, make_corpus, run_child
 
 JUDGES = [f"judge-{k}" for k in range(8)]
 LABELS = ["accept", "reject", "degenerate"]
@@ -104,13 +102,7 @@ def phase_import(work: Path, fmt: str) -> dict[str, float]:
 
 
 def run_phase(name: str, work: Path, fmt: str = "") -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--work", str(work), "--fmt", fmt],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_child(__file__, "--phase", name, "--work", str(work), "--fmt", fmt)
 
 
 def main() -> None:

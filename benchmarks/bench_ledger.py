@@ -134,14 +134,17 @@ def phase_verify(work: Path) -> dict[str, float]:
     return {"seconds": dt, "entries": report.size}
 
 
-def run_phase(name: str, corpus: Path, work: Path) -> dict[str, float]:
+def run_child(script: str, *args: str) -> dict[str, float]:
+    """Run `script` with `args` in a fresh interpreter (its own peak memory); the figures it
+    prints as JSON on its last line."""
     out = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--corpus", str(corpus), "--work", str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, script, *args], check=True, capture_output=True, text=True
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run_phase(name: str, corpus: Path, work: Path) -> dict[str, float]:
+    return run_child(__file__, "--phase", name, "--corpus", str(corpus), "--work", str(work))
 
 
 def main() -> None:

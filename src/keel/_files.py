@@ -32,11 +32,16 @@ def check_output(path: Path, *, force: bool = False, protect: Iterable[Path] = (
         raise InputError(f"{path} is a folder: give a file name")
     if target.exists() and not force:
         raise InputError(f"{path} exists: pass --force to replace it, or choose another path")
+    check_parent(path, target)
+    return target
+
+
+def check_parent(path: Path, target: Path) -> None:
+    """Refuse `path` (absolute: `target`) when its folder is missing or not writable."""
     if not target.parent.is_dir():
         raise InputError(f"cannot write {path}: folder {target.parent} does not exist")
     if not os.access(target.parent, os.W_OK):
         raise InputError(f"cannot write {path}: folder {target.parent} is not writable")
-    return target
 
 
 def write_file(

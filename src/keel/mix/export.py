@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from keel import __version__
-from keel._files import sha256_file
+from keel._files import check_parent, sha256_file
 from keel.errors import InputError
 from keel.ledger import Judged, Ledger, Located, open_checkpoint
 from keel.ledger import texts as view_texts
@@ -158,10 +158,7 @@ def check_export_target(path: Path) -> Path:
     target = Path(os.path.abspath(path))
     if target.exists() or target.is_symlink():
         raise InputError(f"{path} exists: keel never overwrites an export; choose a new path")
-    if not target.parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {target.parent} does not exist")
-    if not os.access(target.parent, os.W_OK):
-        raise InputError(f"cannot write {path}: folder {target.parent} is not writable")
+    check_parent(path, target)
     return target
 
 
