@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from extra_modules import need
 from keel.ledger import Ledger
 from keel.ledger.verdicts import (
     BATCH,
@@ -462,3 +463,42 @@ def test_any_file_exits_0_or_2_and_appends_nothing_when_refused(
         assert size(db) == before + report["appended"]
     assert path.read_bytes() == data
     assert not [p for p in os.listdir(folder) if p != path.name]
+
+
+SAMPLE_LINES = st.lists(
+    st.one_of(
+        st.binary(max_size=40),
+        st.fixed_dictionaries(
+            {"doc_id": st.integers(0, 3), "doc": st.dictionaries(st.sampled_from(["text",
+             "keel_id"]), st.sampled_from(["alpha", "a1", "x"]), max_size=2),
+             "arguments": st.just([["alpha", ""]]), "acc": st.one_of(st.floats(), st.text())},
+            optional={"filter": st.text(max_size=4), "metrics": st.just(["acc"])},
+        ).map(lambda d: json.dumps(d).encode()),
+    ),
+    max_size=4,
+)  # fmt: skip
+
+
+@FUZZ
+@given(lines=SAMPLE_LINES, source=st.sampled_from(["lm-eval", "inspect"]))
+def test_any_eval_log_exits_0_or_2_and_appends_nothing_when_refused(
+    tmp_path: Path, cli: Cli, db: Path, lines: list[bytes], source: str
+) -> None:
+    if source == "inspect":
+        need("inspect_ai", "evals")
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    name = "samples_keel_qa_2026-12-05T10-00-00.jsonl" if source == "lm-eval" else "log.json"
+    path = folder / name
+    data = b"\n".join(lines)
+    path.write_bytes(data)
+    before = size(db)
+    code, out, err = cli("ledger", "import-verdicts", "--from", source, str(path), "--json",
+                         db=db)  # fmt: skip
+    assert code in (0, 2), err
+    assert "Traceback" not in err
+    if code:
+        assert err.startswith("error: "), err
+        assert size(db) == before
+    else:
+        assert size(db) == before + json.loads(out)["appended"]
+    assert path.read_bytes() == data
