@@ -40,6 +40,7 @@ then of the doc's ``text`` field.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 import re
@@ -102,13 +103,12 @@ def eval_verdicts(paths: Sequence[Path], source: str, *, kind: str = "ai") -> It
 def _inspect_log() -> ModuleType:
     """`inspect_ai.log`, or an InputError saying how to install it."""
     try:
-        from inspect_ai import log
+        return importlib.import_module("inspect_ai.log")
     except ImportError as exc:
         raise InputError(
             "reading Inspect AI logs needs inspect_ai: pip install 'keel[evals]' "
             "(or pip install inspect-ai)"
         ) from exc
-    return log
 
 
 def inspect_verdicts(path: Path, *, kind: str = "ai") -> Iterator[VerdictRow]:
