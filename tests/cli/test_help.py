@@ -27,7 +27,7 @@ def commands(
 
 
 COMMANDS = dict(commands(command()))
-OPENS_LEDGER = {"ingest", "watch", "ledger", "mix", "judge run", "review", "experts"}
+OPENS_LEDGER = {"ingest", "watch", "ledger", "mix", "judge run", "judge audit", "review", "experts"}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,8 @@ def test_audit_table_at_80_columns_keeps_every_judge_name_whole(
 def test_help_reads_cleanly(command: str, cli: Cli) -> None:
     code, text, _ = cli("judge", command, "--help")
     assert code == 0
-    assert " ." not in text and "(default: human)" in text
+    assert not re.search(r" \.(\s|$)", text), "a sentence ends in a stray space"
+    assert "(default: human)" in text
 
 
 def test_pairwise_with_mapped_columns_json_table_and_html(tmp_path: Path, cli: Cli) -> None:

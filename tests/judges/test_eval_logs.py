@@ -153,6 +153,11 @@ def test_an_inspect_log_is_imported_and_audited(
     profile = result.profile("includes:mockllm/model")
     assert profile.n == 4 and profile.confusion == (2, 0, 1, 1)  # tp, fp, fn, tn
     assert profile.figures["accuracy"].value == pytest.approx(0.75)
+    report = cli.json("judge", "audit", "--ledger", "--judge", "includes:mockllm/model",
+                      "--resamples", "200", "--seed", "1", db=db)  # fmt: skip
+    (shown,) = report["judges"]
+    assert shown["confusion"] == {"tp": 2, "fp": 0, "fn": 1, "tn": 1}
+    assert shown["figures"]["accuracy"]["value"] == pytest.approx(0.75)
 
 
 @pytest.mark.extra

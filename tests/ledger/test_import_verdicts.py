@@ -502,3 +502,56 @@ def test_any_eval_log_exits_0_or_2_and_appends_nothing_when_refused(
     else:
         assert size(db) == before + json.loads(out)["appended"]
     assert path.read_bytes() == data
+
+
+# -- auditing what was imported --------------------------------------------------------------
+def test_judge_audit_reads_the_imported_verdicts_from_the_ledger(
+    tmp_path: Path, cli: Cli, db: Path
+) -> None:
+    """`keel judge audit --ledger`: each AI judge's latest verdict per record against the
+    record's standing expert decision; a score counts as accept at --threshold."""
+    rows = [
+        {"record": "a1", "judge": "strict", "label": "reject"},
+        {"record": "b2", "judge": "strict", "label": "reject"},
+        {"record": "g3", "judge": "strict", "label": "accept"},
+        {"record": "t1", "judge": "strict", "label": "reject"},
+        {"record": "a1", "judge": "scorer", "score": 0.9},
+        {"record": "b2", "judge": "scorer", "score": 0.6},
+        {"record": "g3", "judge": "scorer", "score": 0.2},
+        {"record": "t1", "judge": "scorer", "score": 0.8},
+    ]
+    experts = [
+        {"record": r, "judge": "ana", "kind": "expert", "label": label}
+        for r, label in (("a1", "accept"), ("b2", "reject"), ("g3", "accept"), ("t1", "accept"))
+    ]
+    cli.ok("ledger", "import-verdicts", str(write(tmp_path / "v.jsonl", rows + experts)), db=db)
+
+    report = cli.json("judge", "audit", "--ledger", "--resamples", "0", db=db)
+    assert report["source"] == str(db) and report["n_items"] == 4
+    confusion = {j["judge"]: j["confusion"] for j in report["judges"]}
+    assert confusion["strict"] == {"tp": 1, "fp": 0, "fn": 2, "tn": 1}
+    assert confusion["scorer"] == {"tp": 2, "fp": 1, "fn": 1, "tn": 0}  # score >= 0.5 accepts
+
+    strict_scorer = cli.json(
+        "judge", "audit", "--ledger", "--judge", "scorer", "--threshold", "0.7",
+        "--resamples", "0", db=db,
+    )  # fmt: skip
+    (only,) = strict_scorer["judges"]
+    assert only["judge"] == "scorer"
+    assert only["confusion"] == {"tp": 2, "fp": 0, "fn": 1, "tn": 1}
+
+
+def test_judge_audit_of_the_ledger_refuses_what_it_cannot_use(
+    tmp_path: Path, cli: Cli, db: Path
+) -> None:
+    labels = write(tmp_path / "labels.csv", [{"human": 1, "j": 1}])
+    for args, message in (
+        ([str(labels), "--ledger"], "not both or neither"),
+        ([], "not both or neither"),
+        (["--ledger", "--group", "model"], "--group: for label files, not --ledger"),
+        (["--ledger"], "holds no AI verdicts at all"),
+        (["--ledger", "--judge", "nobody"], "holds no AI verdicts by nobody"),
+    ):
+        code, _, err = cli("judge", "audit", *args, db=db)
+        assert code == 2 and message in err, (args, err)
+        assert "Traceback" not in err

@@ -23,13 +23,14 @@ from keel.cli._common import (
     refreshed_output,
     settings,
 )
+from keel.errors import InputError
 from keel.judges import JudgeBackend
 from keel.mix import MAX_SEED
 from keel.models import DEFAULT_KEY_ENV
 
 if TYPE_CHECKING:
     from keel._input import Fields
-    from keel.judges import Audit, Correction, Estimate, Layout, PairProfile
+    from keel.judges import Audit, Correction, Estimate, JudgeTable, Layout, PairProfile
 
 app = typer.Typer(help="Judge audit: evaluation personalities, and correction with human anchors.")
 
@@ -100,7 +101,19 @@ def _pair_columns(item: list[str] | None, roles: dict[str, str | None]) -> Field
 
 @app.command("audit")
 def audit_command(
-    files: Files,
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="CSV, JSONL or Parquet files (stacked); or --ledger."),
+    ] = None,
+    from_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--ledger",
+            help="Audit the AI verdicts in the ledger (--db) against its expert decisions; "
+            "--judge picks judges, --threshold turns scores into accepts (default 0.5).",
+        ),
+    ] = False,
     layout: Annotated[
         str, typer.Option(help="wide (a column per judge), long (a row per verdict), pairwise.")
     ] = "wide",
@@ -178,10 +191,33 @@ def audit_command(
         audit_pairwise,
         read_judge_table,
         read_pairwise,
-        write_audit_report,
         write_pairwise_report,
     )
 
+    if from_ledger == bool(files):
+        raise InputError("give label files, or --ledger, not both or neither")
+    if from_ledger:
+        for_files = {
+            "--layout": layout != "wide",
+            "--item": item,
+            "--human": human,
+            "--judge-column": judge_column,
+            "--run": run,
+            "--verdict": verdict,
+            "--score": score,
+            "--human-score": human_score,
+            "--category": category,
+            "--subject": subject,
+            "--group": group,
+            "--human-threshold": human_threshold,
+            "--penalty-category": penalty_category,
+        }
+        if given := [flag for flag, value in for_files.items() if value]:
+            raise InputError(f"{', '.join(given)}: for label files, not --ledger")
+        table = _ledger_table(ctx, judge or (), threshold)
+        _report(audit(table, n_resamples=resamples, seed=seed), html, intervals, as_json)
+        return
+    files = files or []
     if layout == "pairwise":
         pair_roles = {
             "judge": judge_column,
@@ -225,6 +261,28 @@ def audit_command(
         files, cols, layout=lay, threshold=threshold, human_threshold=human_threshold
     )
     result = audit(table, penalty_category=penalty_category, n_resamples=resamples, seed=seed)
+    _report(result, html, intervals, as_json)
+
+
+def _ledger_table(ctx: typer.Context, judges: Sequence[str], threshold: float | None) -> JudgeTable:
+    """The ledger's AI verdicts against its expert decisions (`keel.judges.evals.judge_table`),
+    read at one snapshot."""
+    from keel.judges.evals import judge_table
+    from keel.ledger import Snapshot
+
+    with open_ledger(ctx, readonly=True) as ledger:
+        return judge_table(
+            Snapshot.load(ledger),
+            judges,
+            threshold=0.5 if threshold is None else threshold,
+            source=str(settings(ctx).db),
+        )
+
+
+def _report(result: Audit, html: Path | None, intervals: bool, as_json: bool) -> None:
+    """Write the HTML report if asked, then print the audit as JSON or as tables."""
+    from keel.judges import write_audit_report
+
     if html is not None:
         write_audit_report(result, html)
         err.print(f"report written to {escape(str(html))}")

@@ -3,8 +3,8 @@
 Open one with `Ledger.open("keel.db")`; append entries built by `keel.records`; sign
 checkpoints, write receipts (c2sp.org/tlog-proof@v1), redact payloads, and `verify` it all.
 `Snapshot` reads the records with the verdicts on each (`view.py`). `ingest` (files of rows into
-records) loads on first use (`keel._lazy`): it brings the file readers, which most commands do
-not need.
+records), `import_verdicts` (files of verdicts) and `lineage_prov` (lineage as W3C PROV-JSON)
+load on first use (`keel._lazy`): they bring the file readers, which most commands do not need.
 """
 
 from typing import TYPE_CHECKING
@@ -39,15 +39,37 @@ from keel.ledger.verify import Problem, Report, verify
 from keel.ledger.view import ACCEPT, DEGENERATE, REJECT, Judged, Snapshot, expert_decision, texts
 
 if TYPE_CHECKING:
-    from keel.ledger.ingest import INGEST_FIELDS, Defaults, IngestReport, ingest
+    from keel.ledger.ingest import INGEST_FIELDS, Defaults, IngestReport, ingest, ingest_hf
+    from keel.ledger.prov import lineage_prov, prov_bytes
+    from keel.ledger.verdicts import (
+        VERDICT_FIELDS,
+        VerdictImport,
+        VerdictImportError,
+        import_verdicts,
+        read_files,
+    )
 
-lazy(__name__, {"ingest": ("INGEST_FIELDS", "Defaults", "IngestReport", "ingest")})
+lazy(
+    __name__,
+    {
+        "ingest": ("INGEST_FIELDS", "Defaults", "IngestReport", "ingest", "ingest_hf"),
+        "prov": ("lineage_prov", "prov_bytes"),
+        "verdicts": (
+            "VERDICT_FIELDS",
+            "VerdictImport",
+            "VerdictImportError",
+            "import_verdicts",
+            "read_files",
+        ),
+    },
+)
 
 __all__ = [
     "ACCEPT",
     "DEGENERATE",
     "INGEST_FIELDS",
     "REJECT",
+    "VERDICT_FIELDS",
     "Ancestor",
     "Appended",
     "Checkpoint",
@@ -67,19 +89,26 @@ __all__ = [
     "Signer",
     "Snapshot",
     "Store",
+    "VerdictImport",
+    "VerdictImportError",
     "Verifier",
     "check_payload",
     "default_key_path",
     "expert_decision",
     "generate_key",
+    "import_verdicts",
     "ingest",
+    "ingest_hf",
     "leaf_hash",
     "ledger_files",
+    "lineage_prov",
     "load_verifier",
     "open_checkpoint",
     "parse_signer",
     "parse_verifier",
     "prepare",
+    "prov_bytes",
+    "read_files",
     "sign_checkpoint",
     "texts",
     "verify",

@@ -32,7 +32,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Literal
@@ -471,15 +471,16 @@ def _pending(row: VerdictRow, records: _Records) -> tuple[Pending, Found] | str:
     if isinstance(record, str):
         return record
     try:
-        return replace(verdict_pending(record.id, row), ref_indexes=(record.index,)), record.how
+        return verdict_pending(record.id, row, record.index), record.how
     except KeelError as exc:
         return str(exc)
     except (orjson.JSONEncodeError, UnicodeEncodeError) as exc:
         return f"text keel cannot log as UTF-8 ({exc})"
 
 
-def verdict_pending(record: EntryId, row: VerdictRow) -> Pending:
-    """The entry of a row's verdict on `record`: the bytes `keel.records.verdict` and
+def verdict_pending(record: EntryId, row: VerdictRow, index: int | None = None) -> Pending:
+    """The entry of a row's verdict on `record` (at leaf `index`, when the caller has looked
+    it up: `Pending.ref_indexes`): the bytes `keel.records.verdict` and
     `entry_bytes` give, joined from their parts in RFC 8785 key order (judge {id, kind},
     kind, label, rationale {sha256, size, type}, record, rubric, score, v) without the generic
     walk: every part is a string orjson escapes as RFC 8785 does, `record` an id, the score a
@@ -514,7 +515,8 @@ def verdict_pending(record: EntryId, row: VerdictRow) -> Pending:
     if row.score is not None:
         parts += (b',"score":', _es6(row.score).encode())
     parts.append(b',"v":%d}' % ENTRY_VERSION)
-    return Pending(b"".join(parts), digest, data, (record,), None, "verdict")
+    indexes = None if index is None else (index,)
+    return Pending(b"".join(parts), digest, data, (record,), None, "verdict", indexes)
 
 
 def _es6(x: float) -> str:
