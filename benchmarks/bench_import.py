@@ -10,10 +10,14 @@ records, as a panel of judges does. Then, each phase in its own process so that 
 per phase (a child's max RSS counts its parent's at the fork, so the parent stays small):
 
 - **ingest**: `keel.ledger.ingest` of the records into a fresh ledger (the reference rate);
+- **ingest (into N)**: as many other records ingested into a copy of that ledger, which then
+  holds N records as the ledger the verdicts go into does (appends into a larger ledger touch
+  larger indexes: the like-for-like reference);
 - **import (jsonl)**, **import (parquet)**: `keel ledger import-verdicts`' library call
   (`read_files` + `import_verdicts`, records found by id) into copies of that ledger.
 
-Target: import ≥ 0.5× the ingest rate. Prints both rates, the ratios and max RSS.
+Target: import ≥ 0.5× the ingest rate. Prints the rates, the ratios to both references and
+max RSS.
 """
 
 from __future__ import annotations
@@ -72,19 +76,22 @@ def make_verdicts(
                 columns = {k: [] for k in names}
 
 
-def phase_ingest(work: Path) -> dict[str, float]:
+def phase_ingest(work: Path, more: bool = False) -> dict[str, float]:
+    """Ingest `corpus.jsonl` into a fresh `keel.db` (and list the ids), or with `more`
+    `corpus-more.jsonl` into `more.db`, a copy of it."""
     from keel.ledger import Defaults, Ledger, ingest
 
-    with Ledger.open(work / "keel.db", key_path=work / "keel.key") as led:
-        led.init_key("bench.example/ledger")
+    db, corpus = ("more.db", "corpus-more.jsonl") if more else ("keel.db", "corpus.jsonl")
+    with Ledger.open(work / db, key_path=work / "keel.key") as led:
+        if not more:
+            led.init_key("bench.example/ledger")
         t0 = time.perf_counter()
-        report = ingest(
-            led, work / "corpus.jsonl", defaults=Defaults(origin="human"), keep_ids=False
-        )
+        report = ingest(led, work / corpus, defaults=Defaults(origin="human"), keep_ids=False)
         dt = time.perf_counter() - t0
-        with (work / "ids.txt").open("w") as f:
-            for loc in led.iter_located():
-                f.write(loc.id + "\n")
+        if not more:
+            with (work / "ids.txt").open("w") as f:
+                for loc in led.iter_located():
+                    f.write(loc.id + "\n")
     return {"seconds": dt, "rate": report.appended / dt, "appended": report.appended}
 
 
@@ -103,6 +110,14 @@ def phase_import(work: Path, fmt: str) -> dict[str, float]:
 
 def run_phase(name: str, work: Path, fmt: str = "") -> dict[str, float]:
     return run_child(__file__, "--phase", name, "--work", str(work), "--fmt", fmt)
+
+
+def copy_ledger(work: Path, name: str) -> None:
+    """Copy `keel.db` (with its WAL files) to `name`."""
+    for suffix in ("", "-wal", "-shm"):
+        source = work / f"keel.db{suffix}"
+        if source.exists():
+            shutil.copy(source, work / f"{name}{suffix}")
 
 
 def main() -> None:
@@ -127,7 +142,9 @@ def main() -> None:
         return
     if args.phase:
         result = (
-            phase_ingest(args.work) if args.phase == "ingest" else phase_import(args.work, args.fmt)
+            phase_import(args.work, args.fmt)
+            if args.phase == "import"
+            else phase_ingest(args.work, more=args.phase == "ingest-more")
         )
         result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
@@ -136,7 +153,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         make_corpus(work / "corpus.jsonl", args.records)
+        make_corpus(work / "corpus-more.jsonl", args.records, seed=1)
         ing = run_phase("ingest", work)
+        copy_ledger(work, "more.db")
+        more = run_phase("ingest-more", work)
+        (work / "more.db").unlink()
         run_phase("verdicts", work, f"{args.records},{args.per_record}")
         sizes = {
             name: (work / name).stat().st_size / args.records
@@ -151,17 +172,20 @@ def main() -> None:
             f"ingest records:   {ing['rate']:>10,.0f} records/s ({ing['seconds']:.1f} s), "
             f"max RSS {ing['max_rss_mb']:.0f} MB"
         )
+        print(
+            f"ingest into N:    {more['rate']:>10,.0f} records/s ({more['seconds']:.1f} s), "
+            f"max RSS {more['max_rss_mb']:.0f} MB"
+        )
         for fmt in formats:
-            for suffix in ("", "-wal", "-shm"):
-                source = work / f"keel.db{suffix}"
-                if source.exists():
-                    shutil.copy(source, work / f"import-{fmt}.db{suffix}")
+            copy_ledger(work, f"import-{fmt}.db")
             imp = run_phase("import", work, fmt)
             print(
                 f"import ({fmt:>7}): {imp['rate']:>10,.0f} verdicts/s ({imp['seconds']:.1f} s), "
                 f"{imp['rate'] / ing['rate']:.2f}x the ingest rate (target >= 0.5x), "
+                f"{imp['rate'] / more['rate']:.2f}x ingest into N, "
                 f"max RSS {imp['max_rss_mb']:.0f} MB"
             )
+            (work / f"import-{fmt}.db").unlink()
 
 
 if __name__ == "__main__":
