@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 $(BIN)/keel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,llm,web]'
+	$(BIN)/python -m pip install -q -e '.[dev,llm,web,postgres]'
 	touch $@
 
 demo: $(BIN)/keel  ## three loops side by side; writes keel-demo/report.html
@@ -28,7 +28,7 @@ test: lint
 
 # The tests of the optional extras (torch 2.13.0's CPU build; sentence embeddings).
 test-extras: $(BIN)/keel
-	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev,llm,web,embed,lm,hf,evals,rl,validators]'
+	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev,llm,web,postgres,embed,lm,hf,evals,rl,solana,validators]'
 	$(BIN)/mypy src  # again, now with torch's types
 	KEEL_REQUIRE_EXTRAS=1 $(BIN)/pytest -q -m extra
 

@@ -22,9 +22,12 @@ from keel.records import (
     JSON,
     MAX_DEPTH,
     ORIGINS,
+    Anchor,
+    AnchorKey,
     Entry,
     Mix,
     PayloadRef,
+    Preference,
     Producer,
     Record,
     Redaction,
@@ -41,6 +44,7 @@ from keel.records import (
     parse_entry,
     parse_json,
     parse_member_list,
+    references,
     text_record,
     verdict,
 )
@@ -345,12 +349,35 @@ runs = st.builds(
     artifact_sha256=st.none() | hex_ids,
 )
 redactions = st.builds(Redaction, digest=hex_ids, reason=st.text(max_size=30))
+anchor_keys = st.builds(
+    AnchorKey, chain=st.text(max_size=40), key=st.text(max_size=44), ed25519=st.text(max_size=88)
+)
+anchors = st.builds(
+    Anchor,
+    binding=hex_ids,
+    transaction=st.text(max_size=88),
+    slot=st.integers(0, 2**53 - 1),
+    size=st.integers(0, 2**53 - 1),
+    root=hex_ids,
+)
+
+preferences = st.builds(
+    Preference,
+    first=hex_ids,
+    second=hex_ids,
+    judge=st.text(max_size=20),
+    judge_kind=st.sampled_from(["ai", "expert"]),
+    choice=st.sampled_from(["first", "second", "tie"]),
+    prompt=st.none() | hex_ids,
+    score=st.none() | floats,
+    rationale=st.none() | payload_refs,
+)
 
 
 @pytest.mark.parametrize(
     "strategy",
-    [records, verdicts, mixes, runs, redactions],
-    ids=["record", "verdict", "mix", "run", "redaction"],
+    [records, verdicts, mixes, runs, redactions, anchor_keys, anchors, preferences],
+    ids=["record", "verdict", "mix", "run", "redaction", "anchor-key", "anchor", "preference"],
 )
 @given(data=st.data())
 def test_parse_entry_round_trips(strategy: st.SearchStrategy[Entry], data: st.DataObject) -> None:
@@ -369,7 +396,10 @@ def test_parse_entry_examples_of_every_kind() -> None:
     m, _ = mix([rid], {"policy": "all"}, generation=2)
     run = Run(mix="cd" * 32, model="m2", config={"lr": 1e-4}, artifact_sha256="ef" * 32)  # type: ignore[arg-type]
     red = Redaction("01" * 32, "gdpr")  # type: ignore[arg-type]
-    for e in (r, v, m, run, red):
+    policy = Run(mix="cd" * 32, model="p", uses=("12" * 32,))  # type: ignore[arg-type]
+    assert references(policy) == ["cd" * 32, "12" * 32]
+    assert b'"uses"' not in entry_bytes(run)  # a run without inputs keeps its bytes
+    for e in (r, v, m, run, red, policy):
         assert parse_entry(entry_bytes(e)) == e
         assert parse_entry(entry_bytes(e)).kind == e.kind
 

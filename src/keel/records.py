@@ -30,7 +30,21 @@ JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | 
 Origin = Literal["human", "expert", "synthetic"]
 JudgeKind = Literal["ai", "expert"]
 PayloadType = Literal["text", "json", "ids"]
-Kind = Literal["record", "verdict", "mix", "run", "redaction", "enrolment", "round", "close"]
+Kind = Literal[
+    "record",
+    "verdict",
+    "mix",
+    "run",
+    "redaction",
+    "enrolment",
+    "round",
+    "close",
+    "anchor-key",
+    "anchor",
+    "preference",
+]
+Choice = Literal["first", "second", "tie"]
+"""A pairwise judge's answer: the candidate shown first, the one shown second, or neither."""
 Role = Literal["reviewer", "admin"]
 Decided = Literal["accept", "reject", "degenerate"]
 """An expert's decision on a record: adopt it, reject it, or reject it and flag its descendants
@@ -52,9 +66,13 @@ ROLES: tuple[Role, ...] = get_args(Role)
 DECISIONS: tuple[Decided, ...] = get_args(Decided)
 ITEM_REASONS: tuple[ItemReason, ...] = get_args(ItemReason)
 SIGNED_IN: tuple[Made, ...] = get_args(Made)
+CHOICES: tuple[Choice, ...] = get_args(Choice)
 DECISION_CONTEXT = b"keel/decision/v1\n"
 """Prefix of every signed decision message (domain separation: a reviewer's signature on a
 decision can never be taken for a signature on anything else, such as a checkpoint note)."""
+ANCHOR_KEY_CONTEXT = "keel/anchor-key/v1"
+"""First line of the note a log key signs to bind an anchor key (`anchor_key_message`): a
+checkpoint's second line is a decimal size, so no binding text is a checkpoint text."""
 HUMAN_ORIGINS: frozenset[Origin] = frozenset({"human", "expert"})
 """Origins of verified human text: the anchor of every loop."""
 JUDGE_KINDS: tuple[JudgeKind, ...] = get_args(JudgeKind)
@@ -572,6 +590,9 @@ class Run:
     model: str
     config: Mapping[str, JSON] = field(default_factory=dict)
     artifact_sha256: Digest | None = None
+    uses: tuple[EntryId, ...] = ()
+    """Other entries the run depends on (a policy run's reward-model run, an earlier
+    checkpoint's run): references, so lineage goes from the run through them."""
     kind: Literal["run"] = "run"
 
     def to_json(self) -> dict[str, JSON]:
@@ -584,6 +605,8 @@ class Run:
         }
         if self.artifact_sha256 is not None:
             out["artifact_sha256"] = self.artifact_sha256
+        if self.uses:
+            out["uses"] = list(self.uses)
         return out
 
 
@@ -717,7 +740,109 @@ def _answers_json(answers: Mapping[EntryId, Decided]) -> dict[str, JSON]:
     return {str(k): str(v) for k, v in answers.items()}
 
 
-Entry: TypeAlias = Record | Verdict | Mix | Run | Redaction | Enrolment | Round | Close
+@dataclass(frozen=True, slots=True)
+class AnchorKey:
+    """The log binds an anchor key: the Ed25519 public key (base58, as Solana writes it) whose
+    transactions on `chain` (a CAIP-2 chain id, e.g. `solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp`)
+    publish this log's checkpoints, and the log key's signature (standard base64 of 64 bytes)
+    on `anchor_key_message`, which anyone holding the log's verifier key can check."""
+
+    chain: str
+    key: str
+    ed25519: str
+    kind: Literal["anchor-key"] = "anchor-key"
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "kind": "anchor-key",
+            "v": ENTRY_VERSION,
+            "chain": self.chain,
+            "key": self.key,
+            "ed25519": self.ed25519,
+        }
+
+
+def anchor_key_message(origin: str, chain: str, key: str) -> bytes:
+    """The text a log's checkpoint key signs to bind an anchor key: `ANCHOR_KEY_CONTEXT`, the
+    log's origin, the chain and the anchor key, one a line. It is a c2sp.org/signed-note text
+    signed as a note is, so the binding also opens as a note (`— <origin> <base64 key id ‖
+    signature>` appended) with any signed-note verifier."""
+    return f"{ANCHOR_KEY_CONTEXT}\n{origin}\n{chain}\n{key}\n".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A checkpoint published on a chain: the anchor-key entry (`binding`) whose key signed the
+    transaction, the transaction's id (its first signature, base58) and slot, and the tree size
+    and root hash (hex) its memo holds (`keel.ledger.anchor`)."""
+
+    binding: EntryId
+    transaction: str
+    slot: int
+    size: int
+    root: str
+    kind: Literal["anchor"] = "anchor"
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "kind": "anchor",
+            "v": ENTRY_VERSION,
+            "binding": self.binding,
+            "transaction": self.transaction,
+            "slot": self.slot,
+            "size": self.size,
+            "root": self.root,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    """A pairwise judgement: which of two records (responses to the `prompt` record, if any) the
+    judge prefers, in the order they were shown. Showing both orders gives two entries, so
+    position bias is measurable (`keel.rlaif.pairs`). `score` is the judge's margin or
+    confidence when it gives one; the rationale is a payload, as a verdict's is."""
+
+    first: EntryId
+    second: EntryId
+    judge: str
+    judge_kind: JudgeKind
+    choice: Choice
+    prompt: EntryId | None = None
+    score: float | None = None
+    rationale: PayloadRef | None = None
+    kind: Literal["preference"] = "preference"
+
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {
+            "kind": "preference",
+            "v": ENTRY_VERSION,
+            "first": self.first,
+            "second": self.second,
+            "judge": {"id": self.judge, "kind": self.judge_kind},
+            "choice": self.choice,
+        }
+        if self.prompt is not None:
+            out["prompt"] = self.prompt
+        if self.score is not None:
+            out["score"] = self.score
+        if self.rationale is not None:
+            out["rationale"] = self.rationale.to_json()
+        return out
+
+
+Entry: TypeAlias = (
+    Record
+    | Verdict
+    | Mix
+    | Run
+    | Redaction
+    | Enrolment
+    | Round
+    | Close
+    | AnchorKey
+    | Anchor
+    | Preference
+)
 
 
 def entry_bytes(entry: Entry) -> bytes:
@@ -729,7 +854,7 @@ def payload_of(entry: Entry) -> PayloadRef | None:
     """The payload an entry commits to, if any."""
     if isinstance(entry, Record):
         return entry.payload
-    if isinstance(entry, Verdict):
+    if isinstance(entry, Verdict | Preference):
         return entry.rationale
     if isinstance(entry, Mix):
         return entry.members
@@ -740,7 +865,8 @@ def payload_of(entry: Entry) -> PayloadRef | None:
 
 def references(entry: Entry) -> list[EntryId]:
     """The ids of the entries `entry` points to (parents, judged record, round, signing key's
-    enrolment, mix, a round's items); they must exist."""
+    enrolment, mix, a round's items, an anchor's key binding, a preference's prompt and
+    candidates); they must exist."""
     if isinstance(entry, Record):
         return list(entry.parents)
     if isinstance(entry, Verdict):
@@ -751,11 +877,16 @@ def references(entry: Entry) -> list[EntryId]:
             out.append(entry.signature.enrolment)
         return out
     if isinstance(entry, Run):
-        return [entry.mix]
+        return list(dict.fromkeys((entry.mix, *entry.uses)))
     if isinstance(entry, Round):
         return list(dict.fromkeys(i.record for i in entry.items))
     if isinstance(entry, Close):
         return [entry.round]
+    if isinstance(entry, Anchor):
+        return [entry.binding]
+    if isinstance(entry, Preference):
+        both = (entry.first, entry.second)
+        return list(dict.fromkeys(both if entry.prompt is None else (entry.prompt, *both)))
     return []
 
 
@@ -837,6 +968,45 @@ def verdict(
         rationale=PayloadRef.of(data, "text") if data is not None else None,
     )
     return v, data
+
+
+def preference(
+    first: str,
+    second: str,
+    judge: str,
+    judge_kind: str,
+    choice: str,
+    *,
+    prompt: str | None = None,
+    score: float | None = None,
+    rationale: str | None = None,
+) -> tuple[Preference, bytes | None]:
+    """A preference between the records `first` and `second` (in the order shown) and its
+    rationale bytes, if any."""
+    kind = next((k for k in JUDGE_KINDS if k == judge_kind), None)
+    if kind is None:
+        raise InputError(f"judge kind must be one of {', '.join(JUDGE_KINDS)}, got {judge_kind!r}")
+    picked = next((c for c in CHOICES if c == choice), None)
+    if picked is None:
+        raise InputError(
+            f"a preference's choice must be one of {', '.join(CHOICES)}, got {choice!r}"
+        )
+    if first == second:
+        raise InputError(f"a preference compares two different records; both are {first}")
+    if score is not None and not math.isfinite(score):
+        raise InputError(f"a preference's score must be a finite number, got {score}")
+    data = rationale.encode() if rationale is not None else None
+    p = Preference(
+        first=_check_id(first, "first"),
+        second=_check_id(second, "second"),
+        judge=judge,
+        judge_kind=kind,
+        choice=picked,
+        prompt=None if prompt is None else _check_id(prompt, "prompt"),
+        score=score,
+        rationale=PayloadRef.of(data, "text") if data is not None else None,
+    )
+    return p, data
 
 
 def mix(
@@ -948,6 +1118,7 @@ def _from_json(obj: dict[str, JSON]) -> Entry:
             model=str(obj["model"]),
             config=cast(dict[str, JSON], obj.get("config", {})),
             artifact_sha256=cast(Digest | None, obj.get("artifact_sha256")),
+            uses=tuple(_check_id(u, "run input") for u in cast(list[JSON], obj.get("uses", []))),
         )
     if kind == "redaction":
         return Redaction(digest=Digest(str(obj["digest"])), reason=str(obj["reason"]))
@@ -980,7 +1151,36 @@ def _from_json(obj: dict[str, JSON]) -> Entry:
                 for k, v in answers.items()
             },
         )
+    if kind == "anchor-key":
+        return AnchorKey(chain=str(obj["chain"]), key=str(obj["key"]), ed25519=str(obj["ed25519"]))
+    if kind == "anchor":
+        return Anchor(
+            binding=_check_id(obj["binding"], "binding"),
+            transaction=str(obj["transaction"]),
+            slot=int(cast(int, obj["slot"])),
+            size=int(cast(int, obj["size"])),
+            root=_hex_root(obj["root"]),
+        )
+    if kind == "preference":
+        judge = cast(dict[str, JSON], obj["judge"])
+        rationale = cast(dict[str, JSON] | None, obj.get("rationale"))
+        return Preference(
+            first=_check_id(obj["first"], "first"),
+            second=_check_id(obj["second"], "second"),
+            judge=str(judge["id"]),
+            judge_kind=_one_of(judge["kind"], JUDGE_KINDS, "judge kind"),
+            choice=_one_of(obj["choice"], CHOICES, "choice"),
+            prompt=None if obj.get("prompt") is None else _check_id(obj["prompt"], "prompt"),
+            score=cast(float | None, obj.get("score")),
+            rationale=None if rationale is None else _payload(rationale),
+        )
     raise ValueError(f"unknown kind {kind!r}")
+
+
+def _hex_root(value: JSON) -> str:
+    if not is_hex_digest(value):
+        raise ValueError(f"an anchor's root must be 64 lower-case hex digits, got {value!r}")
+    return cast(str, value)
 
 
 def _round_item(obj: dict[str, JSON]) -> RoundItem:

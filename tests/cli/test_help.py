@@ -27,7 +27,20 @@ def commands(
 
 
 COMMANDS = dict(commands(command()))
-OPENS_LEDGER = {"ingest", "watch", "ledger", "mix", "judge run", "judge audit", "review", "experts"}
+OPENS_LEDGER = {
+    "ingest",
+    "watch",
+    "ledger",
+    "mix",
+    "judge run",
+    "judge audit",
+    "review",
+    "experts",
+    "rlaif pairs",
+    "rlaif audit",
+    "rlaif reward fit",
+    "rlaif trace",
+}
 
 
 @pytest.fixture

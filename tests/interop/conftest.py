@@ -1,4 +1,4 @@
-"""Builds tests/interop/verifier.go once per session and runs it.
+"""Builds tests/interop/verifier.go and tiles_client.go once per session and runs them.
 
 The Go program checks keel's notes, checkpoints and receipts with Go's golang.org/x/mod/sumdb/note
 and golang.org/x/mod/sumdb/tlog, an implementation independent of keel. It builds offline in
@@ -105,18 +105,17 @@ class GoVerifier:
         return proc.stderr
 
 
-@pytest.fixture(scope="session")
-def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> GoVerifier:
-    """tests/interop/verifier.go built once per session (skipped when Go or x/mod is absent)."""
+def _build(source: Path, tmp_path_factory: pytest.TempPathFactory) -> GoVerifier:
+    """Build one Go program of this folder (skipped when Go or x/mod is absent)."""
     why = _missing()
     if why is not None:
         if os.environ.get("KEEL_REQUIRE_INTEROP") == "1":
             pytest.fail(f"{why}: {SKIP_REASON}", pytrace=False)
         pytest.skip(f"{why}: {SKIP_REASON}")
-    tmp = tmp_path_factory.mktemp("go-verifier")
-    exe = tmp / "verifier"
+    tmp = tmp_path_factory.mktemp(f"go-{source.stem}")
+    exe = tmp / source.stem
     proc = subprocess.run(
-        ["go", "build", "-o", str(exe), str(SOURCE)],
+        ["go", "build", "-o", str(exe), str(source)],
         cwd=tmp,
         env=go_build_env(tmp),
         capture_output=True,
@@ -126,7 +125,19 @@ def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> GoVerifier:
     )
     if proc.returncode != 0:
         pytest.fail(
-            f"go build of {SOURCE} failed (exit {proc.returncode}):\n{proc.stderr}{proc.stdout}",
+            f"go build of {source} failed (exit {proc.returncode}):\n{proc.stderr}{proc.stdout}",
             pytrace=False,
         )
     return GoVerifier(exe)
+
+
+@pytest.fixture(scope="session")
+def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> GoVerifier:
+    """tests/interop/verifier.go built once per session (skipped when Go or x/mod is absent)."""
+    return _build(SOURCE, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def go_tiles_client(tmp_path_factory: pytest.TempPathFactory) -> GoVerifier:
+    """tests/interop/tiles_client.go, the tlog-tiles auditor over HTTP, built once per session."""
+    return _build(HERE / "tiles_client.go", tmp_path_factory)

@@ -1,6 +1,8 @@
 """The store contract (`keel.ledger.store`), checked on every store: one test per promise.
 
-A new store (PostgreSQL) joins by adding its factory to `STORES`; nothing else changes.
+A store joins by adding its factory to `STORES`; nothing else changes. The PostgreSQL store
+runs on a fresh database per test from KEEL_TEST_POSTGRES (skipped without it, see
+tests/postgres_db.py).
 """
 
 from __future__ import annotations
@@ -12,19 +14,33 @@ from pathlib import Path
 import pytest
 
 from keel.errors import VerificationError
+from keel.ledger.postgres import PostgresStore
 from keel.ledger.sqlite import SQLiteStore
 from keel.ledger.store import EntryRow, Store, key_of
 
 Opener = Callable[[], Store]
-STORES: dict[str, Callable[[Path], Opener]] = {
-    "sqlite": lambda tmp: lambda: SQLiteStore(tmp / "conformance.db"),
+
+
+def _sqlite(request: pytest.FixtureRequest) -> Opener:
+    path: Path = request.getfixturevalue("tmp_path") / "conformance.db"
+    return lambda: SQLiteStore(path)
+
+
+def _postgres(request: pytest.FixtureRequest) -> Opener:
+    url: str = request.getfixturevalue("postgres_url")
+    return lambda: PostgresStore(url)
+
+
+STORES: dict[str, Callable[[pytest.FixtureRequest], Opener]] = {
+    "sqlite": _sqlite,
+    "postgresql": _postgres,
 }
 
 
 @pytest.fixture(params=sorted(STORES))
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+def opener(request: pytest.FixtureRequest) -> Opener:
     """Opens (another connection to) one fresh store."""
-    return STORES[request.param](tmp_path)
+    return STORES[request.param](request)
 
 
 @pytest.fixture
@@ -89,6 +105,9 @@ def test_metadata_is_set_and_replaced(store: Store) -> None:
         store.set_meta("origin", "a")
         store.set_meta("origin", "b")
     assert store.get_meta("origin") == "b"
+    with store.write():
+        store.set_meta("Z", "1")
+    assert list(store.iter_meta()) == [("Z", "1"), ("origin", "b")]
 
 
 # -- entries and their indexes -------------------------------------------------------------
@@ -133,6 +152,7 @@ def test_aliases(store: Store) -> None:
         store.insert_aliases([("a", 0), ("b", 1)])
     assert store.aliases(["b", "zz", "a"]) == {"a": 0, "b": 1}
     assert store.aliases([]) == {}
+    assert list(store.iter_aliases()) == [("a", 0), ("b", 1)]
 
 
 # -- tree hashes -------------------------------------------------------------------------

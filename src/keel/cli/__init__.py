@@ -15,7 +15,19 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from keel import __version__
-from keel.cli import _common, collapse, experts, ingest, judge, ledger, loop, mix, review
+from keel.cli import (
+    _common,
+    collapse,
+    experts,
+    ingest,
+    judge,
+    ledger,
+    loop,
+    mix,
+    review,
+    rlaif,
+    witness,
+)
 from keel.errors import KeelError
 
 app = typer.Typer(
@@ -31,6 +43,8 @@ app.add_typer(mix.app, name="mix")
 app.add_typer(experts.app, name="experts")
 app.add_typer(loop.app, name="loop")
 app.add_typer(review.app, name="review")
+app.add_typer(witness.app, name="witness")
+app.add_typer(rlaif.app, name="rlaif")
 app.command("demo")(loop.demo_command)
 app.command("ingest")(ingest.ingest_command)
 app.command("watch")(collapse.watch_command)
@@ -47,15 +61,15 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     db: Annotated[
-        Path,
+        str,
         typer.Option(
             "--db",
             envvar="KEEL_DB",
-            help="Ledger database file; may also follow a command that uses it (the later one "
-            "wins).",
+            help="The ledger: an SQLite file, or a postgresql:// URL (keel's postgres extra); "
+            "may also follow a command that uses it (the later one wins).",
             show_default=True,
         ),
-    ] = Path("keel.db"),
+    ] = "keel.db",
     key_file: Annotated[
         Path | None,
         typer.Option(
@@ -73,7 +87,7 @@ def _root(
     ctx.obj = _common.Settings(db=db, key_file=key_file)
 
 
-def _db_after(ctx: typer.Context, value: Path | None) -> None:
+def _db_after(ctx: typer.Context, value: str | None) -> None:
     if value is not None:
         ctx.find_root().obj = replace(_common.settings(ctx), db=value)
 
@@ -85,11 +99,11 @@ def _key_file_after(ctx: typer.Context, value: Path | None) -> None:
 
 def _after_command(
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
-            help="Ledger database file (default: a --db before the command, KEEL_DB, else "
-            "keel.db).",
+            help="The ledger: an SQLite file or a postgresql:// URL (default: a --db before the "
+            "command, KEEL_DB, else keel.db).",
             callback=_db_after,
             rich_help_panel="Ledger",
         ),

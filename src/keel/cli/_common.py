@@ -28,6 +28,7 @@ from rich.text import Text
 from keel._files import check_output, write_file
 from keel.errors import InputError
 from keel.ledger import Ledger, ledger_files
+from keel.ledger.postgres import is_postgres_url, safe_url
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -38,8 +39,29 @@ class Settings:
     """Options of the root command. A command that reads them takes `ctx: typer.Context`, and
     so also takes --db and --key-file after its name, where they win (`keel.cli._adjust`)."""
 
-    db: Path
+    db: str
+    """--db / KEEL_DB as given: an SQLite file's path or a `postgresql://` URL."""
     key_file: Path | None
+
+    @property
+    def location(self) -> str | Path:
+        """The ledger as `Ledger.open` takes it: the URL, or the SQLite file's path."""
+        return self.db if is_postgres_url(self.db) else Path(self.db)
+
+    @property
+    def shown(self) -> str:
+        """The ledger for messages and --json: the path, or the URL without its password."""
+        return safe_url(self.db) if is_postgres_url(self.db) else self.db
+
+    def file(self, what: str) -> Path:
+        """The SQLite file, for `what`, which keeps a file beside the ledger; a PostgreSQL
+        ledger has no folder, so that is an `InputError` saying to name the file."""
+        if is_postgres_url(self.db):
+            raise InputError(
+                f"{what} keeps a file beside the ledger, and a PostgreSQL ledger has no folder: "
+                "name the file with its option"
+            )
+        return Path(self.db)
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -52,7 +74,7 @@ def open_ledger(ctx: typer.Context, *, create: bool = False, readonly: bool = Fa
     """Open the ledger named by --db / KEEL_DB (refusing to create one unless asked);
     `readonly` for commands that only read: they never wait on a writer."""
     s = settings(ctx)
-    return Ledger.open(s.db, create=create, readonly=readonly, key_path=s.key_file)
+    return Ledger.open(s.location, create=create, readonly=readonly, key_path=s.key_file)
 
 
 def _flag(param: typer.CallbackParam) -> str:
@@ -111,7 +133,7 @@ def check_out(ctx: typer.Context, path: Path | None, *, force: bool) -> None:
     """Refuse a bad output path before the command does its work (see `write_bytes`)."""
     if path is not None:
         s = settings(ctx)
-        check_output(path, force=force, protect=ledger_files(s.db, s.key_file))
+        check_output(path, force=force, protect=ledger_files(s.location, s.key_file))
 
 
 def write_bytes(ctx: typer.Context, data: bytes, path: Path | None, *, force: bool) -> None:
@@ -123,7 +145,7 @@ def write_bytes(ctx: typer.Context, data: bytes, path: Path | None, *, force: bo
         sys.stdout.buffer.flush()
     else:
         s = settings(ctx)
-        write_file(path, data, force=force, protect=ledger_files(s.db, s.key_file))
+        write_file(path, data, force=force, protect=ledger_files(s.location, s.key_file))
 
 
 class Update(Protocol):

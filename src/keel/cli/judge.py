@@ -275,7 +275,7 @@ def _ledger_table(ctx: typer.Context, judges: Sequence[str], threshold: float | 
             Snapshot.load(ledger),
             judges,
             threshold=0.5 if threshold is None else threshold,
-            source=str(settings(ctx).db),
+            source=settings(ctx).shown,
         )
 
 
@@ -659,14 +659,19 @@ def run_command(
     from keel.models import ServedModel
 
     _check_choice(llm, offline, model, rubric, human_from_ledger)
-    db = settings(ctx).db
+    if cache is None and not no_cache and llm is not None:
+        cache = (
+            settings(ctx)
+            .file("the LLM cache (--cache FILE or --no-cache)")
+            .with_suffix(".llm-cache.sqlite")
+        )
     served = (
         None
         if llm is None or model is None
         else ServedModel(
             llm, model, api_key_env=api_key_env, concurrency=concurrency, timeout=timeout,
             retries=retries, allow_insecure=allow_insecure,
-            cache=None if no_cache else cache or db.with_suffix(".llm-cache.sqlite"),
+            cache=None if no_cache else cache,
         )
     )  # fmt: skip
     with open_ledger(ctx) as led:

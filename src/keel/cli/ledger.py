@@ -195,10 +195,29 @@ def verify_proof(
     payload_file: Annotated[
         Path | None, typer.Option("--payload", help="Also check these payload bytes.")
     ] = None,
+    witness: Annotated[
+        list[str],
+        typer.Option(
+            help="A trusted witness's verifier key (string or file): also check its cosignature "
+            "on the receipt's checkpoint (repeatable; see --quorum).",
+        ),
+    ] = [],  # noqa: B006
+    quorum: Annotated[
+        int | None,
+        typer.Option(
+            help="Valid cosignatures needed from the --witness keys (default: all).", min=1
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check a receipt offline, with no database: signature, inclusion, and optionally payload."""
+    """Check a receipt offline, with no database: signature, inclusion, and optionally payload
+    and witness cosignatures (c2sp.org/tlog-cosignature)."""
+    from keel.ledger.witness import check_quorum, load_cosigner
+
     verifier = load_verifier(key)
+    cosigners = [load_cosigner(w) for w in witness]
+    if quorum is not None and not cosigners:
+        raise InputError("--quorum counts cosignatures by the --witness keys: give them")
     proof = ProofBundle.parse(_read(bundle))
     raw = _read(entry_file)
     cp = verify_bundle(proof, raw, verifier)
@@ -210,6 +229,9 @@ def verify_proof(
         "root": cp.root.hex(),
         "entry_id": hashlib.sha256(raw).hexdigest(),
     }
+    found = check_quorum(proof.checkpoint, cosigners, quorum or len(cosigners)) if cosigners else []
+    if found:
+        result["witnesses"] = [{"name": c.cosigner.name, "time": c.timestamp} for c in found]
     if payload_file is not None:
         result["payload"] = check_payload(raw, _read(payload_file))
     if as_json:
@@ -217,7 +239,9 @@ def verify_proof(
         return
     out.print(
         f"[green]OK[/] entry {proof.index} ({result['entry_id']}) is in {escape(cp.origin)} "
-        f"at tree size {cp.size}" + (", payload matches" if payload_file else "")
+        f"at tree size {cp.size}"
+        + (", payload matches" if payload_file else "")
+        + (f", cosigned by {len(found)} witnesses" if cosigners else "")
     )
 
 
@@ -251,7 +275,7 @@ def verify_command(
         emit_json(
             {
                 "ok": report.ok,
-                "db": str(s.db),
+                "db": s.shown,
                 "size": report.size,
                 "root": report.root,
                 "payloads": report.payloads,
@@ -540,7 +564,7 @@ def info(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with open_ledger(ctx, readonly=True) as led:
         i = led.info()
     data: dict[str, JSON] = {
-        "db": str(settings(ctx).db),
+        "db": settings(ctx).shown,
         "size": i.size,
         "root": i.root,
         "origin": i.origin,
@@ -663,3 +687,21 @@ def _print_appended(eid: str, index: int, new: bool, what: str, as_json: bool) -
 from keel.cli.verdicts import import_verdicts_command  # noqa: E402 - below `app`, no cycle
 
 app.command("import-verdicts")(import_verdicts_command)
+
+from keel.cli.witness import witness_ledger_command  # noqa: E402 - below `app`, no cycle
+
+app.command("witness")(witness_ledger_command)
+
+from keel.cli.tiles import export_tiles_command, serve_command  # noqa: E402 - below `app`, no cycle
+
+app.command("export-tiles")(export_tiles_command)
+app.command("serve")(serve_command)
+
+from keel.cli.anchor import anchor_command, verify_anchor_command  # noqa: E402 - below `app`
+
+app.command("anchor")(anchor_command)
+app.command("verify-anchor")(verify_anchor_command)
+
+from keel.cli.migrate import migrate_command  # noqa: E402 - below `app`, no cycle
+
+app.command("migrate")(migrate_command)

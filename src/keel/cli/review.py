@@ -36,7 +36,7 @@ def add_command(
     from keel.experts.rounds import enrol
 
     with open_ledger(ctx) as led:
-        access = Access.open(settings(ctx).db)
+        access = Access.open(settings(ctx).file("the review app's sign-in store"))
         try:
             role: Role = "admin" if admin else "reviewer"
             token, vkey = access.add(name, role)
@@ -67,7 +67,7 @@ def link_command(
     from keel.experts.access import Access
 
     with open_ledger(ctx, readonly=True):
-        access = Access.open(settings(ctx).db)
+        access = Access.open(settings(ctx).file("the review app's sign-in store"))
         try:
             token = access.new_link(name)
         finally:
@@ -221,7 +221,8 @@ def serve_command(
     except ImportError as exc:
         raise InputError("the review app needs the web extra: pip install 'keel[web]'") from exc
     s = settings(ctx)
+    db = s.file("the review app's sign-in store")
     with open_ledger(ctx, readonly=True):
         pass  # refuses a missing or foreign database before the server starts
-    err.print(f"serving {escape(str(s.db))} at http://{host}:{port}/ (Ctrl+C stops)")
-    uvicorn.run(create_app(s.db, s.key_file), host=host, port=port, log_level="warning")
+    err.print(f"serving {escape(str(db))} at http://{host}:{port}/ (Ctrl+C stops)")
+    uvicorn.run(create_app(db, s.key_file), host=host, port=port, log_level="warning")

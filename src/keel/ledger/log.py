@@ -47,6 +47,7 @@ from keel.ledger.note import (
     parse_verifier,
     verifier_key,
 )
+from keel.ledger.postgres import PostgresStore, is_postgres_url
 from keel.ledger.sqlite import SQLiteStore, database_files
 from keel.ledger.store import EntryRow, Store, hash_reader, key_of
 from keel.ledger.verify import Report, verify
@@ -160,16 +161,22 @@ def prepare(entry: Entry, payload: bytes | None = None, alias: str | None = None
     return Pending(entry_bytes(entry), digest, payload, tuple(references(entry)), alias, entry.kind)
 
 
-def default_key_path(db: Path) -> Path:
-    """Where the signing key of the ledger at `db` lives unless KEEL_KEY says otherwise."""
+def default_key_path(db: str | Path) -> Path | None:
+    """Where the signing key of the ledger at `db` lives unless --key-file says otherwise:
+    KEEL_KEY, else beside an SQLite file (keel.key for keel.db); a PostgreSQL ledger has no
+    folder, so its key file must be named (None)."""
     env = os.environ.get("KEEL_KEY")
-    return Path(env) if env else db.with_suffix(".key")
+    if env:
+        return Path(env)
+    return None if is_postgres_url(db) else Path(db).with_suffix(".key")
 
 
-def ledger_files(db: Path, key_path: Path | None = None) -> tuple[Path, ...]:
+def ledger_files(db: str | Path, key_path: Path | None = None) -> tuple[Path, ...]:
     """The files keel never writes over for the ledger at `db`: the database, its journals
-    and its signing key."""
-    return (*database_files(db), key_path or default_key_path(db))
+    and its signing key (only the key for a PostgreSQL ledger)."""
+    key = key_path or default_key_path(db)
+    keys = () if key is None else (key,)
+    return keys if is_postgres_url(db) else (*database_files(Path(db)), *keys)
 
 
 class Ledger:
@@ -188,13 +195,18 @@ class Ledger:
         readonly: bool = False,
         key_path: Path | None = None,
     ) -> Ledger:
-        """Open (or create) the SQLite ledger at `db`; its signing key lives at `key_path`.
+        """Open (or create) the ledger at `db`: an SQLite file, or a PostgreSQL database named
+        by a `postgresql://` URL (`keel.ledger.postgres`); its signing key lives at `key_path`
+        (default: `default_key_path`).
 
         `readonly` opens it for reading only: such a reader never waits on a writer.
         """
-        path = Path(db)
-        store = SQLiteStore(path, create=create, readonly=readonly)
-        return cls(store, key_path or default_key_path(path))
+        store: Store
+        if is_postgres_url(db):
+            store = PostgresStore(str(db), create=create, readonly=readonly)
+        else:
+            store = SQLiteStore(Path(db), create=create, readonly=readonly)
+        return cls(store, key_path or default_key_path(db))
 
     def snapshot(self) -> AbstractContextManager[None]:
         """Every read inside this block sees the ledger as of one moment (one transaction).
@@ -245,7 +257,7 @@ class Ledger:
                 "a log keeps one key for life"
             )
         if self.key_path is None:
-            raise ConfigError("no key file path: set KEEL_KEY or pass --key-file")
+            raise ConfigError(_NO_KEY_PATH)
         if self.key_path.exists():
             raise InputError(f"{self.key_path} already exists: move it away or set KEEL_KEY")
         name = origin or f"keel.localhost/ledger/{secrets.token_hex(4)}"
@@ -263,7 +275,9 @@ class Ledger:
         vkey = self.store.get_meta("verifier_key")
         if vkey is None:
             raise _no_key()
-        if self.key_path is None or not self.key_path.exists():
+        if self.key_path is None:
+            raise ConfigError(_NO_KEY_PATH)
+        if not self.key_path.exists():
             raise InputError(
                 f"signing key not found at {self.key_path}: pass this ledger's key file (the one "
                 f"`keel ledger key init` wrote for {vkey}) with --key-file or KEEL_KEY"
@@ -774,6 +788,11 @@ class _TreeState:
         self.size += len(leaves)
         self.count += len(new)
 
+
+_NO_KEY_PATH = (
+    "no key file for this ledger: a PostgreSQL ledger has no folder to keep keel.key in, so "
+    "name the signing key's file with --key-file or KEEL_KEY (on every host that signs)"
+)
 
 _LEDGER_META = frozenset({"origin", "verifier_key", "schema", "erasure_pending"})
 

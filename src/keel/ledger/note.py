@@ -39,6 +39,7 @@ __all__ = [
     "parse_signer",
     "parse_verifier",
     "sign_note",
+    "split_note",
     "verifier_key",
 ]
 
@@ -206,9 +207,12 @@ def generate_key(name: str) -> tuple[str, str]:
     return skey, vkey
 
 
-def _split_key(text: str, what: str, *, secret: bool) -> tuple[str, int, bytes]:
+def _split_key(
+    text: str, what: str, *, secret: bool, alg: int = ALG_ED25519
+) -> tuple[str, int, bytes]:
     """Split ``<name>+<hex8>+<base64>`` into name, key ID and Ed25519 key bytes (without the type
-    byte). Messages say which part is wrong; for a secret key they repeat nothing from it."""
+    byte `alg`: 0x01 for note keys, 0x04 for cosigner keys). Messages say which part is wrong; for
+    a secret key they repeat nothing from it."""
     parts = text.split("+", 2)
     if len(parts) != 3:
         raise InputError(f"{what}: expected <name>+<8 hex digit key id>+<base64 key>")
@@ -229,8 +233,11 @@ def _split_key(text: str, what: str, *, secret: bool) -> tuple[str, int, bytes]:
         raise InputError(f"{label}: the key data is not padded base64") from None
     if not raw:
         raise InputError(f"{label}: the key data is empty")
-    if raw[0] != ALG_ED25519:
-        raise InputError(f"{label}: unknown key algorithm byte 0x{raw[0]:02x} (only 0x01, Ed25519)")
+    if raw[0] != alg:
+        raise InputError(
+            f"{label}: key algorithm byte 0x{raw[0]:02x}, expected 0x{alg:02x} "
+            f"({'Ed25519' if alg == ALG_ED25519 else 'Ed25519 cosignature/v1'})"
+        )
     if len(raw) != 1 + _ED25519_KEY_SIZE:
         raise InputError(
             f"{label}: an Ed25519 key is 32 bytes after the algorithm byte, got {len(raw) - 1}"
@@ -340,9 +347,10 @@ def sign_note(text: str, *signers: Signer) -> bytes:
     return out
 
 
-def open_note(msg: bytes, verifiers: Sequence[Verifier]) -> Note:
-    """Verify ``msg`` by Go's ``note.Open`` rules (signed-note, "Signatures"): VerificationError if
-    malformed, a known key's signature is bad, or no known key signed; unknown keys are ignored."""
+def split_note(msg: bytes) -> tuple[str, tuple[Signature, ...]]:
+    """A note's text (with final newline) and its signature lines, unverified, in order; the
+    structure checks of Go's ``note.Open`` (signed-note, "Format"), VerificationError naming the
+    first malformed part."""
     if len(msg) > MAX_NOTE_SIZE:
         raise VerificationError(f"malformed note: larger than {MAX_NOTE_SIZE} bytes")
     try:
@@ -359,20 +367,8 @@ def open_note(msg: bytes, verifiers: Sequence[Verifier]) -> Note:
     text_bytes, sig_block = msg[: split + 1], msg[split + 2 :]
     if not sig_block or not sig_block.endswith(b"\n"):
         raise VerificationError("malformed note: signature block missing or not newline-terminated")
-    text = text_bytes.decode("utf-8")
 
-    known: dict[tuple[str, int], Verifier] = {}
-    for v in verifiers:
-        other = known.setdefault((v.name, v.key_id), v)
-        if other != v:
-            raise VerificationError(
-                f"ambiguous key {v.name}+{v.key_id:08x}: two verifiers share it"
-            )
-
-    verified: list[Signature] = []
-    unverified: list[Signature] = []
-    seen: set[tuple[str, int]] = set()
-    seen_unknown: set[str] = set()
+    signatures: list[Signature] = []
     lines = sig_block.decode("utf-8").split("\n")[:-1]
     for number, line in enumerate(lines, start=1):
         if number > MAX_SIGNATURES:
@@ -387,11 +383,35 @@ def open_note(msg: bytes, verifiers: Sequence[Verifier]) -> Note:
             raise VerificationError(
                 f"malformed note: signature line {number} is not '— <name> <base64 signature>'"
             )
-        sig = Signature(name, int.from_bytes(blob[:_KEY_ID_SIZE], "big"), blob[_KEY_ID_SIZE:])
+        signatures.append(
+            Signature(name, int.from_bytes(blob[:_KEY_ID_SIZE], "big"), blob[_KEY_ID_SIZE:])
+        )
+    return text_bytes.decode("utf-8"), tuple(signatures)
+
+
+def open_note(msg: bytes, verifiers: Sequence[Verifier]) -> Note:
+    """Verify ``msg`` by Go's ``note.Open`` rules (signed-note, "Signatures"): VerificationError if
+    malformed, a known key's signature is bad, or no known key signed; unknown keys are ignored."""
+    text, signatures = split_note(msg)
+    text_bytes = text.encode("utf-8")
+
+    known: dict[tuple[str, int], Verifier] = {}
+    for v in verifiers:
+        other = known.setdefault((v.name, v.key_id), v)
+        if other != v:
+            raise VerificationError(
+                f"ambiguous key {v.name}+{v.key_id:08x}: two verifiers share it"
+            )
+
+    verified: list[Signature] = []
+    unverified: list[Signature] = []
+    seen: set[tuple[str, int]] = set()
+    seen_unknown: set[Signature] = set()
+    for sig in signatures:
         verifier = known.get((sig.name, sig.key_id))
         if verifier is None:
-            if line not in seen_unknown:
-                seen_unknown.add(line)
+            if sig not in seen_unknown:
+                seen_unknown.add(sig)
                 unverified.append(sig)
             continue
         if (sig.name, sig.key_id) in seen:

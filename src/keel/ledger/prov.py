@@ -49,6 +49,9 @@ _KINDS = {
     "enrolment": "Enrolment",
     "round": "Round",
     "close": "Close",
+    "anchor-key": "AnchorKey",
+    "anchor": "Anchor",
+    "preference": "Preference",
 }
 _RELATIONS = (
     "wasGeneratedBy",

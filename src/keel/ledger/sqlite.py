@@ -306,6 +306,9 @@ class SQLiteStore:
             (name, value),
         )
 
+    def iter_meta(self) -> Iterator[tuple[str, str]]:
+        yield from self._db.execute("SELECT name, value FROM meta ORDER BY name")
+
     # -- entries ---------------------------------------------------------------------------
     def size(self) -> int:
         row = self._db.execute("SELECT max(idx) FROM entries").fetchone()
@@ -412,6 +415,9 @@ class SQLiteStore:
             (orjson.dumps(list(names)).decode(),),
         )
         return {n: i for n, i in cur}
+
+    def iter_aliases(self) -> Iterator[tuple[str, int]]:
+        yield from self._db.execute("SELECT name, idx FROM aliases ORDER BY name")
 
     # -- tree hashes -----------------------------------------------------------------------
     def hash_count(self) -> int:

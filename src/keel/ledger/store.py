@@ -4,7 +4,7 @@ their indexes, tree hashes, payloads, checkpoints.
 A store is dumb persistence with one write transaction at a time; the ledger's logic (ids,
 dedup, the tree, signing) lives in `keel.ledger.log` and works on any store. Each method's
 contract is its docstring's first line; `tests/ledger/test_store_conformance.py` checks them
-on every store (SQLite is the embedded default; a PostgreSQL store must pass the same suite).
+on every store (SQLite is the embedded default, `keel.ledger.postgres` the shared one).
 Only entry bytes are authenticated: everything else a store holds is derived from them and
 rechecked by `keel.ledger.verify`, or documented as unauthenticated (aliases).
 """
@@ -94,6 +94,10 @@ class Metadata(Protocol):
         """Set (or replace) the setting `name` (inside `write()`)."""
         ...
 
+    def iter_meta(self) -> Iterator[tuple[str, str]]:
+        """Every setting as (name, value), ordered by name (byte order)."""
+        ...
+
 
 class Entries(Protocol):
     """The logged entry bytes by leaf index, with indexes derived from them."""
@@ -155,6 +159,10 @@ class Entries(Protocol):
 
     def aliases(self, names: Sequence[str]) -> dict[str, int]:
         """The leaf indexes of the entries with these external ids (those that exist)."""
+        ...
+
+    def iter_aliases(self) -> Iterator[tuple[str, int]]:
+        """Every kept (external id, idx), ordered by external id (byte order)."""
         ...
 
 

@@ -9,8 +9,11 @@ The indexes derived from the entries (each entry's kind and payload key, the ref
 between entries) are recomputed from the entry bytes and compared, so an edited index is
 caught too. The review entries are checked against those before them (`keel.ledger.signed`):
 every signed decision against its reviewer's enrolled key, every close against its round's
-gold commitment. External ids (aliases) are the one thing stored that the log does not cover: they
-are a user's names for entries, unauthenticated, and said to be so wherever they are shown.
+gold commitment. Every anchor-key entry must carry the log key's signature on its binding, and
+every anchor must name a binding logged before it and hold the log's root at its size
+(`keel.ledger.anchor`; `keel ledger verify-anchor` checks the chain's transaction). External
+ids (aliases) are the one thing stored that the log does not cover: they are a user's names
+for entries, unauthenticated, and said to be so wherever they are shown.
 Everything is read in one snapshot, so a writer appending or redacting meanwhile is never
 mistaken for tampering.
 """
@@ -22,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from keel.errors import InputError, KeelError
+from keel.errors import InputError, KeelError, VerificationError
 from keel.ledger.checkpoint import Checkpoint, open_checkpoint
 from keel.ledger.merkle import (
     EMPTY_ROOT,
@@ -33,12 +36,15 @@ from keel.ledger.merkle import (
     node_hash,
     stored_hash_count,
     stored_hash_index,
+    tree_hash,
     verify_consistency,
 )
 from keel.ledger.note import Verifier
 from keel.ledger.signed import Reviews
 from keel.ledger.store import EntryRow, Store, hash_reader, key_of
 from keel.records import (
+    Anchor,
+    AnchorKey,
     Entry,
     EntryId,
     Record,
@@ -127,6 +133,8 @@ def _verify(
     stored = store.iter_hashes()
     refs = _RefCheck(store, problem)
     reviews = Reviews()
+    bindings: set[str] = set()
+    anchors: list[tuple[int, Anchor]] = []
     size, count, front = 0, 0, list[Hash]()
     tree_ok = True
     if 0 in wanted_sizes:
@@ -155,6 +163,26 @@ def _verify(
                     reviews.check(EntryId(sha.hex()), value)
                 except InputError as exc:
                     problem("entry", str(row.idx), str(exc))
+            if isinstance(value, AnchorKey):
+                from keel.ledger.anchor import check_anchor_key  # few logs hold anchors
+
+                try:
+                    check_anchor_key(value, verifier)
+                except VerificationError as exc:
+                    problem("entry", str(row.idx), str(exc))
+                bindings.add(sha.hex())
+            elif isinstance(value, Anchor):
+                if value.binding not in bindings:
+                    problem(
+                        "entry",
+                        str(row.idx),
+                        f"anchor names {value.binding} as its key binding: no anchor-key entry "
+                        "logged before it",
+                    )
+                if value.size > row.idx:
+                    problem("entry", str(row.idx), f"anchors size {value.size}, beyond the log")
+                else:
+                    anchors.append((row.idx, value))
             ref = payload_of(value)
             payload_key = None if ref is None else key_of(bytes.fromhex(ref.sha256))
             if row.kind != value.kind:
@@ -209,6 +237,15 @@ def _verify(
     if next(stored, None) is not None or count != stored_hash_count(size):
         problem("tree", str(count), "there are more stored tree hashes than entries need")
     refs.finish()
+    for idx, anchor in anchors if tree_ok else ():
+        root = tree_hash(anchor.size, hash_reader(store)).hex()
+        if root != anchor.root:
+            problem(
+                "entry",
+                str(idx),
+                f"anchor holds root {anchor.root} at size {anchor.size}, but the log's root at "
+                f"that size is {root}",
+            )
     report.root = _root(front).hex() if size else EMPTY_ROOT.hex()
 
     # -- payloads --------------------------------------------------------------------------
