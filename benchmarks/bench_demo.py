@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 
-def _tree_rss(pid: int) -> int:
+def tree_rss(pid: int) -> int:
     """Resident bytes of `pid` and its descendants (0 for processes that are gone)."""
     total, todo = 0, [pid]
     while todo:
@@ -41,7 +41,7 @@ def run_once(generations: int) -> tuple[float, int]:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, tree_rss(proc.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - start
         if proc.returncode:

@@ -13,24 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of `pid` and its descendants (0 for processes that are gone)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-        todo += [int(c) for c in children]
-    return total
+from bench_demo import tree_rss
 
 
 def run_once() -> tuple[float, int]:
@@ -40,7 +24,7 @@ def run_once() -> tuple[float, int]:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, tree_rss(proc.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - start
         if proc.returncode:

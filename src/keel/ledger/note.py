@@ -108,6 +108,23 @@ def _parse_key_id(hex8: str) -> int | None:
     return int(hex8, 16)
 
 
+def ed25519_public_key(
+    name: str, key_id: int, alg: int, public_key: bytes, what: str
+) -> Ed25519PublicKey:
+    """The Ed25519 key of a key string's parts, once its key ID is checked against SHA-256(name
+    ‖ 0x0A ‖ alg ‖ key)[:4] (signed-note; `alg` 0x01 for note keys, 0x04 for cosignature/v1
+    keys); `what` names the key in the `InputError`."""
+    if key_id != _key_id(name, bytes([alg]) + public_key):
+        raise InputError(
+            f"{what} key {name}: key id {key_id:08x} does not match the name and public key "
+            "(the key string is corrupted or was edited)"
+        )
+    try:
+        return Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError as exc:
+        raise InputError(f"{what} key {name}: not an Ed25519 public key") from exc
+
+
 @dataclass(frozen=True)
 class Verifier:
     """An Ed25519 note verifier key: name, key ID and 32-byte public key (signed-note, "Ed25519
@@ -126,15 +143,7 @@ class Verifier:
             )
         if not isinstance(self.public_key, bytes) or len(self.public_key) != _ED25519_KEY_SIZE:
             raise InputError("verifier key: an Ed25519 public key must be exactly 32 bytes")
-        if self.key_id != _key_id(self.name, bytes([ALG_ED25519]) + self.public_key):
-            raise InputError(
-                f"verifier key {self.name}: key id {self.key_id:08x} does not match the name "
-                "and public key (the key string is corrupted or was edited)"
-            )
-        try:
-            key = Ed25519PublicKey.from_public_bytes(self.public_key)
-        except ValueError as exc:
-            raise InputError(f"verifier key {self.name}: not an Ed25519 public key") from exc
+        key = ed25519_public_key(self.name, self.key_id, ALG_ED25519, self.public_key, "verifier")
         object.__setattr__(self, "_key", key)
 
     @property

@@ -54,7 +54,13 @@ from keel.errors import (
     StorageError,
     VerificationError,
 )
-from keel.ledger.store import HASHES_PER_CHUNK, EntryRow, PayloadRow
+from keel.ledger.store import (
+    HASHES_PER_CHUNK,
+    EntryRow,
+    PayloadRow,
+    hashes_in_chunks,
+    hashes_of_chunk,
+)
 
 APPLICATION = "keel"
 """`keel.head.application` of a keel ledger."""
@@ -654,23 +660,13 @@ class PostgresStore:
             "SELECT chunk, data FROM keel.hashes WHERE chunk = ANY(%s::bigint[])", (chunks,)
         )
         blobs = {int(c): bytes(d) for c, d in rows}
-        out = []
-        for i in indexes:
-            c, o = divmod(i, HASHES_PER_CHUNK)
-            h = blobs.get(c, b"")[o * _HASH_SIZE : (o + 1) * _HASH_SIZE]
-            if len(h) != _HASH_SIZE:
-                raise VerificationError(
-                    f"stored tree hash {i} is missing: run `keel ledger verify` to find the damage"
-                )
-            out.append(h)
-        return out
+        return hashes_in_chunks(blobs, indexes)
 
     def iter_hashes(self) -> Iterator[bytes]:
         for blob in self._stream(
             "SELECT data FROM keel.hashes ORDER BY chunk", (), lambda r: bytes(r[0])
         ):
-            for o in range(0, len(blob), _HASH_SIZE):
-                yield blob[o : o + _HASH_SIZE]
+            yield from hashes_of_chunk(blob)
 
     # -- payloads --------------------------------------------------------------------------
     def insert_payloads(self, rows: Sequence[tuple[int, bytes, bytes]]) -> int:

@@ -35,7 +35,13 @@ from keel.errors import (
     StorageError,
     VerificationError,
 )
-from keel.ledger.store import HASHES_PER_CHUNK, EntryRow, PayloadRow
+from keel.ledger.store import (
+    HASHES_PER_CHUNK,
+    EntryRow,
+    PayloadRow,
+    hashes_in_chunks,
+    hashes_of_chunk,
+)
 
 APPLICATION_ID = 0x6B65656C
 """SQLite `PRAGMA application_id` of a keel ledger: the ASCII bytes of "keel"."""
@@ -455,22 +461,12 @@ class SQLiteStore:
             (orjson.dumps(chunks).decode(),),
         )
         blobs = {c: bytes(d) for c, d in cur}
-        out = []
-        for i in indexes:
-            c, o = divmod(i, HASHES_PER_CHUNK)
-            h = blobs.get(c, b"")[o * _HASH_SIZE : (o + 1) * _HASH_SIZE]
-            if len(h) != _HASH_SIZE:
-                raise VerificationError(
-                    f"stored tree hash {i} is missing: run `keel ledger verify` to find the damage"
-                )
-            out.append(h)
-        return out
+        return hashes_in_chunks(blobs, indexes)
 
     def iter_hashes(self) -> Iterator[bytes]:
         for (data,) in self._db.execute("SELECT data FROM hashes ORDER BY chunk"):
             blob = bytes(data)
-            for o in range(0, len(blob), _HASH_SIZE):
-                yield blob[o : o + _HASH_SIZE]
+            yield from hashes_of_chunk(blob)
 
     # -- payloads --------------------------------------------------------------------------
     def insert_payloads(self, rows: Sequence[tuple[int, bytes, bytes]]) -> int:

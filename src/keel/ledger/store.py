@@ -11,12 +11,13 @@ rechecked by `keel.ledger.verify`, or documented as unauthenticated (aliases).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from keel.ledger.merkle import Hash, HashReader, Node, stored_hash_index
+from keel.errors import VerificationError
+from keel.ledger.merkle import HASH_SIZE, Hash, HashReader, Node, stored_hash_index
 
 HASHES_PER_CHUNK = 256
 """Stored tree hashes are kept in blobs of this many consecutive hashes (8 KiB)."""
@@ -30,6 +31,27 @@ def hash_reader(store: Store) -> HashReader:
         return [Hash(h) for h in store.read_hashes(indexes)]
 
     return read
+
+
+def hashes_in_chunks(blobs: Mapping[int, bytes], indexes: Sequence[int]) -> list[bytes]:
+    """The stored tree hashes at `indexes`, cut from their chunks' blobs (chunk number → blob
+    of `HASHES_PER_CHUNK` hashes); a hash beyond its blob is a `VerificationError`."""
+    out = []
+    for i in indexes:
+        c, o = divmod(i, HASHES_PER_CHUNK)
+        h = blobs.get(c, b"")[o * HASH_SIZE : (o + 1) * HASH_SIZE]
+        if len(h) != HASH_SIZE:
+            raise VerificationError(
+                f"stored tree hash {i} is missing: run `keel ledger verify` to find the damage"
+            )
+        out.append(h)
+    return out
+
+
+def hashes_of_chunk(blob: bytes) -> Iterator[bytes]:
+    """The tree hashes a stored chunk holds, in order."""
+    for o in range(0, len(blob), HASH_SIZE):
+        yield blob[o : o + HASH_SIZE]
 
 
 def key_of(digest: bytes) -> int:

@@ -56,6 +56,7 @@ from keel.ledger.note import (
     Verifier,
     _key_id,
     _split_key,
+    ed25519_public_key,
     is_valid_name,
     open_note,
     split_note,
@@ -168,15 +169,9 @@ class Cosigner:
     _key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.key_id != _key_id(self.name, bytes([ALG_COSIGNATURE_V1]) + self.public_key):
-            raise InputError(
-                f"witness key {self.name}: key id {self.key_id:08x} does not match the name and "
-                "public key (the key string is corrupted or was edited)"
-            )
-        try:
-            key = Ed25519PublicKey.from_public_bytes(self.public_key)
-        except ValueError as exc:
-            raise InputError(f"witness key {self.name}: not an Ed25519 public key") from exc
+        key = ed25519_public_key(
+            self.name, self.key_id, ALG_COSIGNATURE_V1, self.public_key, "witness"
+        )
         object.__setattr__(self, "_key", key)
 
     @property
