@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from extra_modules import need
 from keel.errors import InputError, ServiceError, VerificationError
@@ -404,3 +406,40 @@ def test_commands_without_the_extra_say_how_to_install_it(
         code, _, err = cli(*args, db=tmp_path / "k.db")
         assert code == 2 and "pip install 'keel[solana]'" in err
     assert json.loads(cli.ok("ledger", "verify", "--json", db=tmp_path / "k.db"))["ok"]
+
+
+@pytest.mark.extra
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_verify_anchor_reads_any_transaction_file_without_a_traceback(
+    solders: Any, led: Ledger, tmp_path: Path, cli: Cli, data: st.DataObject
+) -> None:
+    """A transaction file is user input: any bytes give exit 2 or 3 (0 only for the real
+    transaction), one clean message, and the ledger unchanged."""
+    db, tx = tmp_path / "k.db", tmp_path / "tx.bin"
+    if not tx.exists():
+        led.close()
+        done = cli.json("ledger", "anchor", "--litesvm", "-o", str(tx), db=db)
+        (tmp_path / "anchor.id").write_text(done["anchor"])
+    real = tx.read_bytes()
+    anchor_id = (tmp_path / "anchor.id").read_text()
+    size = cli.json("ledger", "info", db=db)["size"]
+    raw = data.draw(
+        st.one_of(
+            st.binary(max_size=400),
+            st.builds(
+                lambda i, b: real[:i] + bytes([b]) + real[i + 1 :],
+                st.integers(0, len(real) - 1),
+                st.integers(0, 255),
+            ),
+            st.integers(0, len(real)).map(lambda n: real[:n]),
+        )
+    )
+    given_tx = tmp_path / "given.bin"
+    given_tx.write_bytes(raw)
+    code, _, err = cli("ledger", "verify-anchor", anchor_id, "--transaction", str(given_tx), db=db)
+    assert code in ((0,) if raw == real else (2, 3)), err
+    assert "Traceback" not in err
+    assert cli.json("ledger", "info", db=db)["size"] == size
