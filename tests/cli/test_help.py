@@ -39,7 +39,6 @@ OPENS_LEDGER = {
     "rlaif pairs",
     "rlaif audit",
     "rlaif reward fit",
-    "rlaif trace",
 }
 
 

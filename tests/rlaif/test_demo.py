@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from extra_modules import need
-from keel.ledger import Ledger
+from keel.ledger import Ledger, trace
 from keel.records import Run
-from keel.rlaif import trace
 from keel_cli import Cli
 
 
@@ -63,7 +62,23 @@ def test_demo_reports_gates_and_traces_back_to_the_judges(cli: Cli, tmp_path: Pa
         assert "sim:length" not in t.judges  # it judged the same responses, trained nothing
         assert any(getattr(j.entry, "judge", "") == "sim:length" for j in t.judgements)
         assert t.of_kind("preference")
-    traced = cli.json(
-        "rlaif", "trace", corrected["checkpoints"][-1], db=tmp_path / "demo" / "rlaif.db"
+    # the CLI: `keel ledger lineage` of a policy checkpoint walks back to its pairs and judges
+    db = tmp_path / "demo" / "rlaif.db"
+    traced = cli.json("ledger", "lineage", corrected["checkpoints"][-1], db=db)
+    assert traced["start"]["kind"] == "run" and traced["judges"] == list(t.judges)
+    reached = {r["id"]: r for r in traced["reached"]}
+    assert len(reached) == len(t.reached) and corrected["reward_run"] in reached
+    assert {p.id for p in t.of_kind("preference")} <= set(reached)
+    assert reached[corrected["reward_run"]]["model"] == "reward-model/noise-corrected"
+    shown = cli.ok("ledger", "lineage", corrected["checkpoints"][-1], db=db)
+    assert "sim:critical" in shown and "reward-model/noise-corrected" in shown
+
+    # the logged figures, recomputed from the ledger and the saved weights without keel.rlaif
+    from recompute_reward import main as recompute
+
+    got = recompute([str(db), corrected["reward_run"], "--weights", corrected["reward_weights"]])
+    assert got["weights_sha256_ok"] and got["heldout"] == corrected["heldout_pairs"]
+    assert got["accuracy_of_weights"]["value"] == corrected["heldout_accuracy"]["value"]
+    assert got["refit_accuracy"]["value"] == pytest.approx(
+        corrected["heldout_accuracy"]["value"], abs=0.04
     )
-    assert traced["judges"] == list(t.judges) and len(traced["reached"]) == len(t.reached)

@@ -15,7 +15,7 @@ import pytest
 
 from extra_modules import need
 from keel.judges import LLMJudge, Rubric, repetition_judge
-from keel.ledger import Ledger
+from keel.ledger import Ledger, trace
 from keel.models import ServedModel
 from keel.records import Digest, Record, Run, mix, preference, text_record, verdict
 from keel.rlaif import (
@@ -29,7 +29,6 @@ from keel.rlaif import (
     dpo,
     grpo,
     judge_reward,
-    trace,
 )
 from keel.text import load_fortunes
 from openai_server import last_user_text, serve

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -30,8 +31,10 @@ from keel.errors import InputError, NotFoundError, VerificationError
 from keel.ledger import (
     Located,
     ProofBundle,
+    Trace,
     check_payload,
     load_verifier,
+    trace,
     verify_bundle,
 )
 from keel.records import (
@@ -459,7 +462,11 @@ def find(
 def lineage(
     ctx: typer.Context,
     ref: Annotated[
-        str, typer.Argument(help="Record id, id prefix, or external id.", callback=utf8)
+        str,
+        typer.Argument(
+            help="Entry id, id prefix, or external id: a record, or a run, mix, verdict, ...",
+            callback=utf8,
+        ),
     ],
     as_json: JsonFlag = False,
     prov: Annotated[
@@ -477,7 +484,9 @@ def lineage(
         ),
     ] = None,
 ) -> None:
-    """Show a record's ancestors (parents, their parents, ...) and the verdicts on each."""
+    """Show a record's ancestors (parents, their parents, ...) and the verdicts on each; for
+    any other entry (a policy checkpoint, a reward model's run, a mix), everything it depends
+    on, back to the records and the judges behind them."""
     if output is not None and not prov:
         raise InputError("-o writes the PROV-JSON document: add --prov")
     if prov:
@@ -493,6 +502,9 @@ def lineage(
         write_bytes(ctx, prov_bytes(document), output, force=False)
         return
     with open_ledger(ctx, readonly=True) as led:
+        if not isinstance(led.locate(ref).entry, Record):
+            _dependencies(trace(led, ref), as_json=as_json)
+            return
         lin = led.lineage(ref)
     if as_json:
         emit_json(
@@ -535,6 +547,31 @@ def lineage(
         out.print(
             f"{len(lin.children)} child record(s): " + ", ".join(c[:16] for c in lin.children)
         )
+
+
+def _dependencies(t: Trace, *, as_json: bool) -> None:
+    """What a non-record entry depends on: counts by kind, the judges, and the runs and mixes
+    on the way (the records, preferences and verdicts are counted; --json lists them all)."""
+    if as_json:
+        emit_json(
+            {
+                "start": _row(t.start),
+                "reached": [{**_row(r.located), "depth": r.depth} for r in t.reached],
+                "judges": list(t.judges),
+                "other_judgements": [j.id for j in t.judgements],
+            }
+        )
+        return
+    kinds = Counter(r.located.entry.kind for r in t.reached)
+    counts = ", ".join(f"{n:,} {k}" for k, n in sorted(kinds.items()))
+    out.print(
+        f"[bold]{t.start.id}[/] ({t.start.entry.kind}) depends on {len(t.reached):,} entries "
+        f"({counts or 'none'}); judges: {escape(', '.join(t.judges) or 'none')}; "
+        f"{len(t.judgements):,} other judgements of the records reached"
+    )
+    chain = [r.located for r in t.reached if isinstance(r.located.entry, (Run, MixEntry))]
+    if chain:
+        _table(chain, "runs and mixes it depends on, nearest first")
 
 
 @app.command("log")

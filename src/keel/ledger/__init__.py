@@ -37,6 +37,7 @@ from keel.ledger.note import (
 )
 from keel.ledger.sqlite import SQLiteStore
 from keel.ledger.store import Store
+from keel.ledger.trace import JUDGEMENTS, Trace, Traced, trace
 from keel.ledger.verify import Problem, Report, verify
 from keel.ledger.view import ACCEPT, DEGENERATE, REJECT, Judged, Snapshot, expert_decision, texts
 
@@ -120,6 +121,7 @@ __all__ = [
     "ACCEPT",
     "DEGENERATE",
     "INGEST_FIELDS",
+    "JUDGEMENTS",
     "REJECT",
     "VERDICT_FIELDS",
     "Ancestor",
@@ -149,6 +151,8 @@ __all__ = [
     "Signer",
     "Snapshot",
     "Store",
+    "Trace",
+    "Traced",
     "VerdictImport",
     "VerdictImportError",
     "Verifier",
@@ -182,6 +186,7 @@ __all__ = [
     "require_solders",
     "sign_checkpoint",
     "texts",
+    "trace",
     "verify",
     "verify_anchor",
     "verify_bundle",

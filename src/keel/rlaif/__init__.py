@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         calibrated_reward,
         judge_reward,
     )
-    from keel.rlaif.lineage import PolicyLog, Trace, trace
+    from keel.rlaif.lineage import PolicyLog
     from keel.rlaif.pairs import (
         FILLERS,
         GOLD_JUDGE,
@@ -137,7 +137,6 @@ __all__ = [
     "StepLog",
     "TemplatedWriter",
     "TinyPolicy",
-    "Trace",
     "answer_consistency",
     "audit_preferences",
     "audit_rows",
@@ -177,7 +176,6 @@ __all__ = [
     "schedule",
     "self_instruct",
     "slope",
-    "trace",
     "with_gold",
 ]
 
@@ -212,7 +210,7 @@ lazy(
             "calibrated_reward",
             "judge_reward",
         ),
-        "lineage": ("PolicyLog", "Trace", "trace"),
+        "lineage": ("PolicyLog",),
         "pairs": (
             "FILLERS",
             "GOLD_JUDGE",

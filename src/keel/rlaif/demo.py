@@ -35,11 +35,11 @@ import numpy as np
 from keel._files import output_folder
 from keel.errors import InputError
 from keel.judges import Estimate
-from keel.ledger import Ledger, ledger_files
+from keel.ledger import Ledger, ledger_files, trace
 from keel.records import JSON, EntryId
 from keel.report import Section, Series, line_chart, paragraph, table, write_page
 from keel.rlaif.gate import GateConfig
-from keel.rlaif.lineage import PolicyLog, trace
+from keel.rlaif.lineage import PolicyLog
 from keel.rlaif.pairs import (
     FILLERS,
     critical_judge,
@@ -87,6 +87,8 @@ class Arm:
     checkpoints: tuple[EntryId, ...]
     traced: int
     traced_judges: tuple[str, ...]
+    weights: Path | None
+    """The reward model's saved weights (`RewardModel.save`), None for the control arm."""
 
     @property
     def name(self) -> str:
@@ -113,6 +115,7 @@ class Arm:
             "gate": None if self.run.gate is None else _gate_json(self.run),
             "weights_sha256": self.run.weights_sha256,
             "lineage": {"entries": self.traced, "judges": list(self.traced_judges)},
+            "reward_weights": None if self.weights is None else str(self.weights),
         }
 
 
@@ -175,8 +178,10 @@ def run_demo(
     policy: PolicyConfig = DEMO_POLICY,
     on_progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Run the demo (module docstring) into the folder `out`: `rlaif.db` (and its key) and
-    `report.html`. The ledger must not exist yet."""
+    """Run the demo (module docstring) into the folder `out`: `rlaif.db` (and its key),
+    `report.html` and each reward model's weights (`reward-<judge>-<method>.bin`, for
+    tests/rlaif/recompute_reward.py to check the logged figures). The ledger must not exist
+    yet."""
     start = time.perf_counter()
     say = on_progress or (lambda _: None)
     folder = output_folder(out)
@@ -206,20 +211,22 @@ def run_demo(
                 for k, j in enumerate(shown)
             ]
         log_preferences(led, judged)
-        fits: list[tuple[str, bool, LedgerFit | None]] = []
+        fits: list[tuple[str, bool, LedgerFit | None, Path | None]] = []
         for judge in judges:
             for corrected in (False, True):
                 say(f"reward model: {judge.id} {'corrected' if corrected else 'plain'}")
                 done = fit_from_ledger(
                     led, judge=judge.id, corrected=corrected, config=FitConfig(seed=seed)
                 )
-                fits.append((judge.id, corrected, done))
+                saved = folder / f"reward-{judge.id.replace(':', '-')}-{done.fit.method}.bin"
+                done.fit.model.save(saved)
+                fits.append((judge.id, corrected, done, saved))
         say("policy: warm start of a tiny GPT-2 on the fortunes")
         base = TinyPolicy.build(rest, replace(policy, seed=seed))
         gold = gold_reward(rest)
         prompts = [" ".join(tokenize(t)[:PROMPT_TOKENS]) for t in rest[:300]]
         arms = []
-        for judge_id, corrected, fit in [*fits, ("gold", False, None)]:
+        for judge_id, corrected, fit, weights in [*fits, ("gold", False, None, None)]:
             say(f"GRPO on {judge_id} {'corrected' if corrected else 'plain'}")
             reward = gold if fit is None else fit.fit.model.score
             log = PolicyLog(
@@ -242,6 +249,7 @@ def run_demo(
                     tuple(log.checkpoints),
                     len(t.reached),
                     t.judges,
+                    weights,
                 )
             )
     report = write_report(folder / "report.html", arms, pairs=pairs, labelled=labelled)
@@ -387,7 +395,7 @@ def write_report(path: Path, arms: Sequence[Arm], *, pairs: int, labelled: int) 
                 paragraph(
                     "From each run's last checkpoint, the ledger walk reaches its completions, "
                     "prompts, earlier checkpoints, the reward model's run, its pairs and the "
-                    "judges that made them (`keel.rlaif.trace`)."
+                    "judges that made them (`keel ledger lineage`)."
                 ),
                 table(
                     ["run", "last checkpoint", "entries reached", "judges", "policy run"],

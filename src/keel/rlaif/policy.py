@@ -6,28 +6,28 @@ a word-level tokenizer trained locally (`tokenizers`), warm-started by a short s
 text-like. Nothing is downloaded. The reference policy π_ref is a frozen copy taken after the
 warm start.
 
-GRPO (Shao et al. 2024, "DeepSeekMath", arXiv 2402.03300, §4.1, eq. 3): for each prompt q, G
-completions o_1…o_G are sampled from π; with rewards r_i, the group-relative advantage is
-Â_i = (r_i − mean(r)) / (std(r) + 1e-4) for every token of o_i, and the loss is
+GRPO (Shao et al. 2024, "DeepSeekMath", arXiv 2402.03300, §4.1, eq. 3) runs on TRL 1.16's
+`GRPOTrainer` with `loss_type="grpo"`, one iteration per generation and `beta` > 0: for each
+prompt q, G completions o_1…o_G are sampled from π; with rewards r_i, the group-relative
+advantage is Â_i = (r_i − mean(r)) / (std(r) + 1e-4) for every token of o_i, and the loss is
 
     L = −(1/G) Σ_i (1/|o_i|) Σ_t [ (π(o_i,t)/π_old(o_i,t))·Â_i − β·D_t ],
     D_t = π_ref/π − log(π_ref/π) − 1,
 
-D_t the unbiased, non-negative estimator of KL(π ‖ π_ref) per token (Schulman 2020, "k3").
-One gradient step per batch, so π_old = π numerically and the ratio only carries the
-gradient. The logged KL is the mean of D_t over the batch's completion tokens.
+D_t the unbiased, non-negative estimator of KL(π ‖ π_ref) per token (Schulman 2020, "k3"); the
+logged KL is TRL's mean of D_t over the step's completion tokens. keel hands the trainer the
+reward as a reward function (which also records the prompts and completions of each step for
+the ledger), the gold reward as a second function of weight 0 (logged beside the proxy, never
+trained on), and a callback that turns each step's log into a `StepLog`, asks the Goodhart gate
+and stops the trainer between two steps. The reference policy is the warm-started weights,
+saved to a temporary folder that the trainer loads π_ref from.
 
 DPO (Rafailov et al. 2023, "Direct Preference Optimization", arXiv 2305.18290, eq. 7): on
 pairs (x, y_w, y_l), L = −log σ(β·[log π(y_w|x)/π_ref(y_w|x) − log π(y_l|x)/π_ref(y_l|x)]).
-Its KL and rewards are measured on completions sampled from π at each step.
-
-Both run as plain torch loops rather than TRL 1.16's `GRPOTrainer` / `DPOTrainer`: the gate must
-see the gold reward of the very completions each step sampled and stop between two steps, and
-the ledger must record which prompts and completions each step group used; the trainers keep
-completions inside `_generate_and_score_completions` and bring `datasets`, `accelerate` and
-the `Trainer` loop for a model of a few hundred thousand parameters on two shared cores. The
-objectives are the papers' (above), as TRL implements them with `loss_type="grpo"`, one
-iteration per generation, and `beta` > 0.
+Its KL and rewards are measured on completions sampled from π at each step. It stays a plain
+torch loop beside TRL's `DPOTrainer`: the ledger must name the pairs each step trained on, which
+the trainer's shuffling sampler does not tell its callbacks, and each step also samples the
+policy for the KL and the gold reward the gate reads.
 """
 
 from __future__ import annotations
@@ -37,8 +37,11 @@ import copy
 import hashlib
 import importlib
 import random
+import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
@@ -193,7 +196,9 @@ class PolicyRun:
 
 
 def train_tokenizer(texts: Sequence[str], vocab: int) -> Any:
-    """A word-level fast tokenizer trained on `texts` (whitespace and punctuation split)."""
+    """A word-level fast tokenizer trained on `texts` (whitespace and punctuation split); with
+    special tokens on (how a trainer encodes its prompts) a text starts with [BOS], as every
+    text of the warm start does."""
     tokenizers = extra("tokenizers")
     transformers = extra("transformers")
     tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
@@ -201,6 +206,9 @@ def train_tokenizer(texts: Sequence[str], vocab: int) -> Any:
     tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
     trainer = tokenizers.trainers.WordLevelTrainer(vocab_size=vocab, special_tokens=list(SPECIALS))
     tok.train_from_iterator(texts, trainer)
+    tok.post_processor = tokenizers.processors.TemplateProcessing(
+        single="[BOS] $A", special_tokens=[("[BOS]", tok.token_to_id("[BOS]"))]
+    )
     return transformers.PreTrainedTokenizerFast(
         tokenizer_object=tok,
         unk_token="[UNK]",
@@ -438,67 +446,114 @@ def grpo(
     on_step: Callable[[StepLog], None] | None = None,
     on_group: Callable[[StepGroup], None] | None = None,
 ) -> PolicyRun:
-    """Optimise `policy` in place by GRPO (module docstring) on `prompts` with `reward`.
+    """Optimise `policy` in place by GRPO on `prompts` with `reward`, on TRL's `GRPOTrainer`
+    (module docstring): each step samples `group` completions of `prompts_per_step` prompts.
 
     With `gold`, each step also scores its completions with the gold reward and the Goodhart
     gate (`keel.rlaif.gate`) decides after each step whether to stop. `on_step` sees each
     step's log, `on_group` each step group (for the ledger)."""
-    torch = extra("torch")
+    trl = extra("trl")
+    datasets = extra("datasets")
     cfg = policy.config
     if not prompts:
         raise InputError("GRPO needs prompts: give at least one")
-    ref = policy.frozen_copy()
-    rng = random.Random(cfg.seed)
-    draws = torch.Generator().manual_seed(cfg.seed)
-    opt = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr)
+    room = cfg.context - cfg.max_new_tokens - 1
+    long = next((p for p in prompts if len(policy._encode(p)) > room), None)
+    if long is not None:
+        raise InputError(
+            f"the prompt {long[:60]!r} has more than {room} tokens, the room the context of "
+            f"{cfg.context} leaves before {cfg.max_new_tokens} new tokens: shorten the prompts "
+            "or raise context"
+        )
     steps = _Steps(cfg, gold is not None, gate, on_step, on_group)
-    with _threads(cfg.threads):
-        for step in range(cfg.steps):
-            batch = [rng.choice(prompts) for _ in range(cfg.prompts_per_step)]
-            opt.zero_grad()
-            total = kl_sum = tokens = length = 0.0
-            proxy: list[float] = []
-            golds: list[float] = []
-            for prompt in batch:
-                texts, ids, mask, plen = policy.sample(prompt, cfg.group, draws)
-                r = reward([prompt] * cfg.group, texts)
-                if len(r) != cfg.group:
-                    raise InputError(f"the reward gave {len(r)} rewards for {cfg.group} texts")
-                proxy += r
-                if gold is not None:
-                    golds += gold([prompt] * cfg.group, texts)
-                steps.used([prompt] * cfg.group, texts)
-                rt = torch.tensor(r, dtype=torch.float32)
-                adv = (rt - rt.mean()) / (rt.std() + 1e-4)
-                policy.model.train()
-                logp = policy.token_log_probs(ids, plen)
-                with torch.no_grad():
-                    ref_logp = ref.token_log_probs(ids, plen)
-                diff = ref_logp - logp
-                k3 = torch.exp(diff) - diff - 1
-                per_token = torch.exp(logp - logp.detach()) * adv[:, None] - cfg.beta * k3
-                n_tok = mask.sum(1).clamp(min=1)
-                loss = -((per_token * mask).sum(1) / n_tok).mean() / len(batch)
-                loss.backward()
-                total += float(loss.detach())
-                kl_sum += float((k3.detach() * mask).sum())
-                tokens += float(mask.sum())
-                length += float(mask.sum()) / cfg.group / len(batch)
-            opt.step()
-            policy.model.eval()
-            log = StepLog(
-                step,
-                cfg.beta,
-                kl_sum / max(tokens, 1.0),
-                sum(proxy) / len(proxy),
-                sum(golds) / len(golds) if golds else None,
-                total,
-                length,
-            )
-            if steps.after(log, policy):
-                break
+
+    def proxy(prompts: list[str], completions: list[str], **_: object) -> list[float]:
+        r = reward(prompts, completions)
+        if len(r) != len(completions):
+            raise InputError(f"the reward gave {len(r)} rewards for {len(completions)} texts")
+        steps.used(prompts, completions)
+        return [float(v) for v in r]
+
+    def gold_score(prompts: list[str], completions: list[str], **_: object) -> list[float]:
+        assert gold is not None
+        return [float(v) for v in gold(prompts, completions)]
+
+    funcs: list[Callable[..., list[float]]] = [proxy] if gold is None else [proxy, gold_score]
+    with (
+        tempfile.TemporaryDirectory(prefix="keel-grpo-") as tmp,
+        _threads(cfg.threads),
+        warnings.catch_warnings(),
+    ):
+        # TRL 1.16 calls transformers' gradient-checkpointing names that v5 renamed
+        warnings.filterwarnings(
+            "ignore", "`.*` is deprecated and will be removed in v6", FutureWarning
+        )
+        model = policy.model
+        named = model.config._name_or_path
+        model.save_pretrained(tmp)  # π_ref: the trainer loads the reference policy from here
+        model.config._name_or_path = tmp
+        args = trl.GRPOConfig(
+            output_dir=str(Path(tmp) / "trainer"),
+            max_steps=cfg.steps,
+            per_device_train_batch_size=cfg.prompts_per_step * cfg.group,
+            num_generations=cfg.group,
+            max_completion_length=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            beta=cfg.beta,
+            loss_type="grpo",
+            learning_rate=cfg.lr,
+            lr_scheduler_type="constant",
+            reward_weights=[1.0] if gold is None else [1.0, 0.0],
+            disable_dropout=True,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            use_cpu=True,
+            disable_tqdm=True,
+            seed=cfg.seed,
+        )
+        trainer = trl.GRPOTrainer(
+            model=model,
+            reward_funcs=funcs,
+            args=args,
+            train_dataset=datasets.Dataset.from_dict({"prompt": list(prompts)}),
+            processing_class=policy.tokenizer,
+            callbacks=[_step_callback(steps, policy)],
+        )
+        trainer.remove_callback(extra("transformers").PrinterCallback)
+        try:
+            trainer.train()
+        finally:
+            model.config._name_or_path = named
+    model.eval()
     samples = tuple(zip(prompts[:4], policy.complete(prompts[:4], seed=cfg.seed), strict=True))
     return PolicyRun("grpo", cfg, tuple(steps.logs), steps.decision, policy.digest(), samples)
+
+
+def _step_callback(steps: _Steps, policy: TinyPolicy) -> Any:
+    """A `TrainerCallback` that turns each step's log into a `StepLog` for `steps` and stops
+    the trainer when the gate says so."""
+    transformers = extra("transformers")
+
+    class StepCallback(transformers.TrainerCallback):  # type: ignore[misc,name-defined]
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **_: Any) -> Any:
+            if not logs or "kl" not in logs:
+                return control
+            gold = logs.get("rewards/gold_score/mean")
+            log = StepLog(
+                state.global_step - 1,
+                steps.config.beta,
+                float(logs["kl"]),
+                float(logs["rewards/proxy/mean"]),
+                None if gold is None else float(gold),
+                float(logs["loss"]),
+                float(logs["completions/mean_length"]),
+            )
+            if steps.after(log, policy):
+                control.should_training_stop = True
+            return control
+
+    return StepCallback()
 
 
 def dpo(
