@@ -28,7 +28,7 @@ test: lint
 
 # The tests of the optional extras (torch 2.13.0's CPU build; sentence embeddings).
 test-extras: $(BIN)/keel
-	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev,llm,web,postgres,embed,lm,hf,evals,rl,solana,validators]'
+	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev,llm,web,postgres,embed,lm,hf,evals,rl,scale,solana,validators]'
 	$(BIN)/mypy src  # again, now with torch's types
 	KEEL_REQUIRE_EXTRAS=1 $(BIN)/pytest -q -m extra
 

@@ -1048,6 +1048,12 @@ def parse_entry(data: bytes) -> Entry:
         obj = loads(data)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"entry is not JSON: {exc}") from exc
+    return entry_from_json(obj)
+
+
+def entry_from_json(obj: JSON) -> Entry:
+    """`parse_entry` of bytes already parsed by `loads` (a reader that also needs the JSON
+    parses once); InputError if it is not a keel entry."""
     if not isinstance(obj, dict) or obj.get("v") != ENTRY_VERSION:
         raise InputError('entry is not a keel v1 entry (expected an object with "v": 1)')
     try:

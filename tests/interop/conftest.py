@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from postgres_db import postgres_url
+
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "verifier.go"
 GOCODE = Path("/usr/share/gocode")
@@ -141,3 +143,6 @@ def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> GoVerifier:
 def go_tiles_client(tmp_path_factory: pytest.TempPathFactory) -> GoVerifier:
     """tests/interop/tiles_client.go, the tlog-tiles auditor over HTTP, built once per session."""
     return _build(HERE / "tiles_client.go", tmp_path_factory)
+
+
+__all__ = ["postgres_url"]

@@ -121,6 +121,30 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
         yield Filled(led, vkey, tmp / "k.key")
 
 
+def test_receipts_of_a_ledger_migrated_to_postgresql_pass_go(
+    go_verifier: GoVerifier, tmp_path: Path, postgres_url: str
+):
+    """`keel ledger migrate`: the PostgreSQL copy proves every entry, and Go's tlog accepts each
+    receipt and every checkpoint copied from SQLite under the same key."""
+    from keel.ledger.migrate import migrate
+
+    with Ledger.open(tmp_path / "k.db", key_path=tmp_path / "k.key") as source:
+        vkey = source.init_key(ORIGIN)
+        _fill(source)
+        with Ledger.open(postgres_url, key_path=tmp_path / "k.key") as target:
+            migrate(source, target)
+            copied = target.store.checkpoints()
+            assert len(copied) >= 2 and copied == source.store.checkpoints()
+            for index in range(FILLED_SIZE):
+                loc = target.at(index)
+                receipt = write(tmp_path / f"{index}.tlog-proof", target.prove(loc.id).format())
+                entry = write(tmp_path / f"{index}.entry", loc.raw)
+                assert go_verifier.run("check-record", vkey, receipt, entry).stdout == "ok\n"
+            # the copied checkpoints, and the one the PostgreSQL copy signed for its receipts
+            for size, note in target.store.checkpoints():
+                assert go_tree(go_verifier, vkey, note, tmp_path) == (size, b64(target.root(size)))
+
+
 # -- 1. checkpoints ------------------------------------------------------------------------------
 
 

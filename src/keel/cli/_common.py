@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import orjson
 import typer
@@ -29,6 +29,9 @@ from keel._files import check_output, write_file
 from keel.errors import InputError
 from keel.ledger import Ledger, ledger_files
 from keel.ledger.postgres import is_postgres_url, safe_url
+
+if TYPE_CHECKING:
+    from keel.scale import Executor
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -146,6 +149,36 @@ def write_bytes(ctx: typer.Context, data: bytes, path: Path | None, *, force: bo
     else:
         s = settings(ctx)
         write_file(path, data, force=force, protect=ledger_files(s.location, s.key_file))
+
+
+def _executor_spec(value: str) -> str:
+    from keel.scale import check_spec
+
+    return check_spec(value)
+
+
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        callback=_executor_spec,
+        help="Where the heavy work runs: local; ray (a new local Ray cluster, or the one in "
+        "RAY_ADDRESS); or a Ray cluster's address (ray://HOST:10001). Ray needs the scale "
+        "extra; the results are the same.",
+    ),
+]
+
+
+@contextmanager
+def executor(spec: str) -> Iterator[Executor | None]:
+    """The executor `--executor` names (None for local), let go of at the end."""
+    if spec == "local":
+        yield None
+        return
+    from keel.scale import executor_for
+
+    with executor_for(spec) as ex:
+        yield ex
 
 
 class Update(Protocol):

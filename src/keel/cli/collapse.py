@@ -14,9 +14,11 @@ from rich.table import Table
 
 from keel._files import output_folder
 from keel.cli._common import (
+    ExecutorOption,
     bounded,
     emit_json,
     err,
+    executor,
     fit_table,
     open_ledger,
     out,
@@ -109,6 +111,7 @@ def watch_command(
     ] = None,
     html: HtmlPath = None,
     as_json: JsonFlag = False,
+    executor_: ExecutorOption = "local",
 ) -> None:
     """Measure each generation against the human reference and give a verdict per generation."""
     from keel._input import read_corpus
@@ -136,22 +139,26 @@ def watch_command(
     )
     human = None if reference is None else read_corpus(reference)
     if from_ledger:
-        with open_ledger(ctx) as led:
+        with executor(executor_) as ex, open_ledger(ctx) as led:
             report = watch_ledger(
                 led,
                 reference=human,
                 thresholds=thresholds,
                 config=config,
                 embedder=embedder(embedding),
+                executor=ex,
             )
     else:
-        report = watch(
-            read_generations(paths or []),
-            load_fortunes() if human is None else human,
-            thresholds=thresholds,
-            config=config,
-            embedder=embedder(embedding),
-        )
+        generations = read_generations(paths or [])
+        with executor(executor_) as ex:
+            report = watch(
+                generations,
+                load_fortunes() if human is None else human,
+                thresholds=thresholds,
+                config=config,
+                embedder=embedder(embedding),
+                executor=ex,
+            )
     if html is not None:
         write_watch_report(report, html)
     if as_json:

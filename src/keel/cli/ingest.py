@@ -10,7 +10,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from keel.cli._common import emit_json, open_ledger, out, progress, utf8
+from keel.cli._common import ExecutorOption, emit_json, executor, open_ledger, out, progress, utf8
 from keel.errors import InputError
 from keel.records import JSON, Producer, as_digest, parse_json
 
@@ -84,6 +84,7 @@ def ingest_command(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ids as JSON.")] = False,
+    executor_: ExecutorOption = "local",
 ) -> None:
     """Append every row of FILE (or of the dataset --hf names) as a record, in one transaction
     (all or nothing).
@@ -124,6 +125,7 @@ def ingest_command(
             raise InputError(f"{file}: no such file")
         size, name = file.stat().st_size, file.name
     with (
+        executor(executor_) as ex,
         open_ledger(ctx, create=True) as led,
         progress(f"ingest {name}", size or None, counter="rows") as update,
     ):
@@ -136,6 +138,7 @@ def ingest_command(
                 allow_unknown_parents=allow_unknown_parents,
                 keep_ids=as_json,
                 progress=lambda rows, done: update(done, count=rows),
+                executor=ex,
             )
         else:
             assert file is not None
@@ -148,6 +151,7 @@ def ingest_command(
                 allow_unknown_parents=allow_unknown_parents,
                 keep_ids=as_json,
                 progress=lambda rows, done: update(done, count=rows),
+                executor=ex,
             )
         total = led.size
     if as_json:

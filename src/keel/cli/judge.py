@@ -13,9 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from keel.cli._common import (
+    ExecutorOption,
     bounded,
     emit_json,
     err,
+    executor,
     fit_table,
     open_ledger,
     out,
@@ -650,6 +652,7 @@ def run_command(
         ),
     ] = 0.05,
     as_json: JsonFlag = False,
+    executor_: ExecutorOption = "local",
 ) -> None:
     """Judge ledger records with an LLM judge or an offline judge; append the verdicts.
 
@@ -674,7 +677,7 @@ def run_command(
             cache=None if no_cache else cache,
         )
     )  # fmt: skip
-    with open_ledger(ctx) as led:
+    with executor(executor_) as ex, open_ledger(ctx) as led:
         candidates = Candidates.of(led)
         judge = make_judge(
             OFFLINE_JUDGES[offline] if offline is not None else "llm",
@@ -687,7 +690,7 @@ def run_command(
         )
         chosen = candidates.select(led, refs or [], generation=generation, origins=origin or [])
         with progress(f"judge {judge.id}", len(candidates.todo(judge.id, chosen))) as update:
-            done = judge_records(led, judge, candidates, chosen, on_done=update)
+            done = judge_records(led, judge, candidates, chosen, on_done=update, executor=ex)
     counts = JudgeCounts.of(done.results)
     unparseable = done.unparseable
     summary = {

@@ -9,7 +9,16 @@ from typing import Annotated, cast
 import typer
 from rich.markup import escape
 
-from keel.cli._common import emit_json, err, fit_table, open_ledger, out, progress
+from keel.cli._common import (
+    ExecutorOption,
+    emit_json,
+    err,
+    executor,
+    fit_table,
+    open_ledger,
+    out,
+    progress,
+)
 from keel.mix import AnchorSet, Gate, HumanPool, MinHashConfig, MixPolicy, TailConfig
 
 app = typer.Typer(help="Anchored mixing: the next training set, logged as a mix entry.")
@@ -61,6 +70,7 @@ def build(
     seed: Annotated[int, typer.Option(help="Seed of every random draw, 0 to 2**53 - 1.")] = 0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; log nothing.")] = False,
     as_json: JsonFlag = False,
+    executor_: ExecutorOption = "local",
 ) -> None:
     """Choose the next training set (verified floor, corrected gate, lineage, dedup, tails) and
     log it as a mix entry."""
@@ -80,8 +90,8 @@ def build(
     )
     from keel.mix import build_mix, log_mix
 
-    with open_ledger(ctx) as led:
-        plan = build_mix(led, policy)
+    with executor(executor_) as ex, open_ledger(ctx) as led:
+        plan = build_mix(led, policy, executor=ex)
         logged = None if dry_run else log_mix(led, plan)
     if as_json:
         doc = plan.to_json()

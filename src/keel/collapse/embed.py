@@ -20,9 +20,14 @@ from scipy import sparse
 from scipy.sparse.linalg import svds
 
 from keel.errors import ConfigError
+from keel.scale import Executor
 from keel.text import tokenize
 
 Matrix = npt.NDArray[np.float64]
+
+
+SHARD_TEXTS = 50_000
+"""Texts whose features one task counts when an executor shards the fit."""
 
 
 class Embedder(Protocol):
@@ -57,11 +62,19 @@ class HashingEmbedder:
         m.data = 1.0 + np.log(m.data)
         return m
 
-    def fit(self, reference: Sequence[str]) -> Callable[[Sequence[str]], Matrix]:
-        """Learn idf weights and the SVD basis from the reference texts."""
+    def fit(
+        self, reference: Sequence[str], *, executor: Executor | None = None
+    ) -> Callable[[Sequence[str]], Matrix]:
+        """Learn idf weights and the SVD basis from the reference texts; with an `executor`
+        (`keel.scale`) the texts' feature counts are computed in shards on it and stacked in
+        order (the same matrix), the SVD here."""
         if len(reference) < 3:
             raise ConfigError("the embedding needs at least 3 reference texts")
-        ref = self._counts(reference)
+        if executor is None:
+            ref = self._counts(reference)
+        else:
+            shards = [reference[i : i + SHARD_TEXTS] for i in range(0, len(reference), SHARD_TEXTS)]
+            ref = sparse.vstack(list(executor.map(self._counts, shards)), format="csr")
         df = np.bincount(ref.indices, minlength=self.features)
         idf = np.log((1.0 + len(reference)) / (1.0 + df)) + 1.0
         weighted = _row_normalise(ref.multiply(idf[None, :]).tocsr())

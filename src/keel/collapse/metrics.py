@@ -16,6 +16,7 @@ import numpy.typing as npt
 from keel.collapse.embed import Embedder, HashingEmbedder, Matrix
 from keel.collapse.settings import MetricsConfig
 from keel.errors import InputError
+from keel.scale import Executor
 from keel.text import IdArray, encode_corpus, tokenize_all
 
 FloatArray = npt.NDArray[np.float64]
@@ -259,17 +260,23 @@ class Reference:
         *,
         config: MetricsConfig | None = None,
         embedder: Embedder | None = None,
+        executor: Executor | None = None,
     ) -> Reference:
-        """Tokenise the reference; fit the embedding on it when given strings."""
+        """Tokenise the reference (in shards on `executor` when given); fit the embedding on it
+        when given strings."""
         cfg = config or MetricsConfig()
         if len(texts) == 0:
             raise InputError("the reference corpus is empty")
         index: dict[str, int] | dict[int, int] = {}
-        corpus = _encode(texts, index)
+        corpus = _encode(texts, index, executor)
         docs = document_counts(corpus, len(index))
         if _is_text(texts):
             strs = tuple(str(t) for t in texts)
-            embed = (embedder or HashingEmbedder()).fit(strs)
+            chosen = embedder or HashingEmbedder()
+            if isinstance(chosen, HashingEmbedder) and executor is not None:
+                embed = chosen.fit(strs, executor=executor)
+            else:
+                embed = chosen.fit(strs)
             rows = _sample(len(strs), cfg.embed_sample, cfg.seed)
             sample = embed([strs[i] for i in rows])
             return cls(strs, corpus, index, docs, embed, sample, cfg)
@@ -280,14 +287,53 @@ def _is_text(texts: TextsOrIds) -> bool:
     return len(texts) > 0 and isinstance(texts[0], str)
 
 
-def _encode(texts: TextsOrIds, index: dict[str, int] | dict[int, int]) -> Corpus:
-    if _is_text(texts):
+SHARD_TEXTS = 50_000
+"""Texts tokenised per task when an executor shards the work."""
+
+
+def _encode(
+    texts: TextsOrIds, index: dict[str, int] | dict[int, int], executor: Executor | None = None
+) -> Corpus:
+    if executor is not None and _is_text(texts):
         words: dict[str, int] = index  # type: ignore[assignment]
+        return _encode_sharded([str(t) for t in texts], words, executor)
+    if _is_text(texts):
+        words = index  # type: ignore[assignment]
         ids, offsets = encode_corpus(tokenize_all(str(t) for t in texts), words)
     else:
         numbers: dict[int, int] = index  # type: ignore[assignment]
         ids, offsets = encode_corpus([[int(x) for x in t] for t in texts], numbers)
     return Corpus(ids, offsets)
+
+
+def encode_shard(texts: Sequence[str]) -> tuple[list[str], IdArray, IdArray]:
+    """One shard's tokens as ids of its own vocabulary (in first-seen order), and its offsets."""
+    local: dict[str, int] = {}
+    ids, offsets = encode_corpus(tokenize_all(texts), local)
+    return list(local), ids, offsets
+
+
+def _encode_sharded(texts: list[str], index: dict[str, int], executor: Executor) -> Corpus:
+    """`_encode` of texts tokenised shard by shard on `executor`, merged exactly.
+
+    A token new to `index` takes the next id at its first occurrence in the whole corpus; the
+    shards come back in order and each lists its vocabulary in first-seen order, so adding
+    each shard's new tokens in that order gives every token the id the unsharded encoding
+    gives it, and the corpus is the same array.
+    """
+    shards = [texts[i : i + SHARD_TEXTS] for i in range(0, len(texts), SHARD_TEXTS)]
+    ids: list[IdArray] = []
+    lengths: list[IdArray] = []
+    setdefault = index.setdefault
+    for vocab, local_ids, offsets in executor.map(encode_shard, shards):
+        mapping = np.fromiter(
+            (setdefault(w, len(index)) for w in vocab), dtype=np.int64, count=len(vocab)
+        )
+        ids.append(mapping[local_ids])
+        lengths.append(np.diff(offsets))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths), out=offsets[1:])
+    return Corpus(np.concatenate(ids).astype(np.int64), offsets)
 
 
 def _share_present(counts: IdArray, types: IdArray) -> float:
@@ -335,15 +381,20 @@ class CollapseMetrics:
         return asdict(self)
 
 
-def measure(texts: TextsOrIds, reference: Reference) -> CollapseMetrics:
-    """All collapse metrics of `texts` against `reference` (embedding metrics need strings)."""
+def measure(
+    texts: TextsOrIds, reference: Reference, *, executor: Executor | None = None
+) -> CollapseMetrics:
+    """All collapse metrics of `texts` against `reference` (embedding metrics need strings).
+
+    With an `executor`, the texts are tokenised and counted in shards on it (`_encode_sharded`);
+    the metrics are the same, byte for byte."""
     cfg = reference.config
     if len(texts) == 0:
         raise InputError("cannot measure an empty corpus")
     if _is_text(texts) != (reference.texts is not None):
         raise InputError("give the corpus and the reference in the same form: texts or token ids")
     index = dict(reference.index)
-    corpus = _encode(texts, index)
+    corpus = _encode(texts, index, executor)
     size = len(index)
     counts = np.bincount(corpus.ids, minlength=size)
     ref_counts = np.bincount(reference.corpus.ids, minlength=size)

@@ -58,6 +58,7 @@ from keel.collapse.embed import Embedder
 from keel.collapse.metrics import CollapseMetrics, Reference, measure
 from keel.collapse.settings import WATCH_METRICS, MetricsConfig, Thresholds
 from keel.errors import InputError
+from keel.scale import Executor
 
 Health = Literal["healthy", "degraded", "early-collapse", "late-collapse"]
 HEALTH_LEVELS: tuple[Health, ...] = ("healthy", "degraded", "early-collapse", "late-collapse")
@@ -270,6 +271,8 @@ class Watcher:
     thresholds: Thresholds
     rng: np.random.Generator
     reports: list[GenerationReport] = field(default_factory=list)
+    executor: Executor | None = None
+    """Where texts are tokenised and counted (`keel.scale`); None: in this process."""
 
     @classmethod
     def start(
@@ -279,8 +282,10 @@ class Watcher:
         thresholds: Thresholds | None = None,
         config: MetricsConfig | None = None,
         embedder: Embedder | None = None,
+        executor: Executor | None = None,
     ) -> Watcher:
-        """Split the human reference (seeded) into the anchor and the same-size baselines' pool."""
+        """Split the human reference (seeded) into the anchor and the same-size baselines' pool;
+        `executor` tokenises and counts in shards (the reports are the same, byte for byte)."""
         if len(reference) < 20:
             raise InputError(
                 f"the reference has {len(reference)} texts; the watch needs at least 20"
@@ -290,10 +295,10 @@ class Watcher:
         order = rng.permutation(len(reference))
         half = len(reference) // 2
         anchor = Reference.build(
-            [reference[i] for i in order[:half]], config=cfg, embedder=embedder
+            [reference[i] for i in order[:half]], config=cfg, embedder=embedder, executor=executor
         )
         holdout = [reference[i] for i in order[half:]]
-        return cls(anchor, holdout, thresholds or Thresholds(), rng)
+        return cls(anchor, holdout, thresholds or Thresholds(), rng, executor=executor)
 
     def add(self, gen: Generation) -> GenerationReport:
         """Measure `gen` and a same-size human baseline; the trend spans the latest reports."""
@@ -303,7 +308,8 @@ class Watcher:
         size = min(len(gen.texts), len(holdout))
         mine = [gen.texts[i] for i in np.sort(rng.choice(len(gen.texts), size, replace=False))]
         human = [holdout[i] for i in np.sort(rng.choice(len(holdout), size, replace=False))]
-        m, b = measure(mine, self.anchor), measure(human, self.anchor)
+        m = measure(mine, self.anchor, executor=self.executor)
+        b = measure(human, self.anchor, executor=self.executor)
         ratios = {k: _ratio(getattr(m, f), getattr(b, f)) for k, f in RATIOS.items()}
         se = tail_ratio_se(m.tail_retention, b.tail_retention, m.tail_types)
         trend = tail_trend(
@@ -330,11 +336,15 @@ def watch(
     thresholds: Thresholds | None = None,
     config: MetricsConfig | None = None,
     embedder: Embedder | None = None,
+    executor: Executor | None = None,
 ) -> WatchReport:
-    """Measure every generation and its same-size human baseline against the anchor."""
+    """Measure every generation and its same-size human baseline against the anchor; with an
+    `executor` (`keel.scale`), texts are tokenised and counted in shards on it."""
     if not generations:
         raise InputError("no generations to watch: give at least one folder, file or generation")
-    w = Watcher.start(reference, thresholds=thresholds, config=config, embedder=embedder)
+    w = Watcher.start(
+        reference, thresholds=thresholds, config=config, embedder=embedder, executor=executor
+    )
     for gen in generations:
         w.add(gen)
     return w.report()

@@ -18,6 +18,7 @@ import orjson
 
 from keel.errors import InputError
 from keel.records import JudgeKind, Verdict, sha256_hex, verdict
+from keel.scale import Executor, resolve
 
 Label = Literal["accept", "reject"]
 JudgeBackend = Literal["likelihood", "repetition", "llm"]
@@ -131,11 +132,18 @@ def run_judge(
     *,
     chunk: int = 256,
     on_done: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+    concurrency: int | None = None,
 ) -> list[JudgeResult]:
-    """`judge.judge(texts)` in chunks, calling `on_done(n judged so far)` after each."""
+    """`judge.judge(texts)` in chunks, calling `on_done(n judged so far)` after each.
+
+    The chunks run on `executor` (`keel.scale`; default: here, one after another), at most
+    `concurrency` at once, and their results come back in order: the same list on any
+    executor. A remote executor needs a judge that pickles (the offline ones do)."""
     results: list[JudgeResult] = []
-    for start in range(0, len(texts), chunk):
-        results.extend(judge.judge(texts[start : start + chunk]))
+    chunks = [texts[start : start + chunk] for start in range(0, len(texts), chunk)]
+    for done in resolve(executor).map(judge.judge, chunks, concurrency=concurrency):
+        results.extend(done)
         if on_done is not None:
             on_done(len(results))
     return results

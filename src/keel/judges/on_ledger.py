@@ -20,6 +20,7 @@ from keel.judges.base import Judge, JudgeBackend, JudgeResult, Rubric, run_judge
 from keel.ledger import Appended, Judged, Ledger, Snapshot, texts
 from keel.models import ServedModel
 from keel.records import HUMAN_ORIGINS, EntryId, Record
+from keel.scale import Executor
 
 
 def make_judge(
@@ -124,10 +125,20 @@ def judge_records(
     ids: Sequence[EntryId],
     *,
     on_done: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+    concurrency: int | None = None,
 ) -> Judging:
     """Judge the records `ids` (candidates) that `judge` has not judged yet and append the
-    verdicts of the answers it could read."""
+    verdicts of the answers it could read. With an `executor` (`keel.scale`) the judging runs
+    in chunks on it, at most `concurrency` at once; the verdicts are appended here, by the
+    driver, in the order of `ids` (the same entries on any executor)."""
     todo = candidates.todo(judge.id, ids)
-    results = run_judge(judge, [candidates.records[i][1] for i in todo], on_done=on_done)
+    results = run_judge(
+        judge,
+        [candidates.records[i][1] for i in todo],
+        on_done=on_done,
+        executor=executor,
+        concurrency=concurrency,
+    )
     appended = led.append(to_verdicts(judge, todo, results)) if todo else []
     return Judging(judge, tuple(todo), tuple(results), tuple(appended))

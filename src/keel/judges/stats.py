@@ -35,7 +35,6 @@ LEVEL = 0.95
 ITEM_LEVEL_SHARE = 0.25  # above P/n = 1/4, draw items rather than patterns
 _BLOCK_BYTES = 16 * 2**20
 _DRAW_ELEMENTS = 2**19  # item draws per bincount call: keeps them in cache
-_HASH_PRIME = np.uint64(0x100000001B3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,26 +137,33 @@ def distinct_rows(columns: Sequence[npt.NDArray[Any]]) -> tuple[Ints, Ints]:
 
 
 def _merge_identical(matrix: Floats, weights: Ints) -> tuple[Floats, Ints]:
-    """Merge bit-identical rows (a 64-bit row hash, checked), summing their weights; rows keep
-    the order of their first occurrence."""
-    words = np.ascontiguousarray(matrix).view(np.uint64)
-    h = np.zeros(matrix.shape[0], np.uint64)
-    for c in range(words.shape[1]):
-        h = (h ^ words[:, c]) * _HASH_PRIME
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    if not np.array_equal(matrix, matrix[first][inverse], equal_nan=True):
+    """Merge bit-identical rows (a hash of each row's bytes, checked where two rows share
+    one), summing their weights; rows keep the order of their first occurrence."""
+    matrix = np.ascontiguousarray(matrix)
+    h = np.fromiter(map(hash, map(bytes, matrix.view(np.uint8))), np.int64, matrix.shape[0])
+    _, first, inverse, size = np.unique(
+        h, return_index=True, return_inverse=True, return_counts=True
+    )
+    inverse = inverse.reshape(-1)
+    if first.size == h.size:  # every row distinct: nothing to merge
+        return matrix, weights.astype(np.int64)
+    shared = np.flatnonzero(size[inverse] > 1)
+    if not np.array_equal(matrix[shared], matrix[first[inverse[shared]]], equal_nan=True):
         _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    merged = np.bincount(rank[inverse.reshape(-1)], weights=weights, minlength=order.size)
+    merged = np.bincount(rank[inverse], weights=weights, minlength=order.size)
     return matrix[first[order]], merged.astype(np.int64)
 
 
-def resample_counts(weights: Ints, n_resamples: int, seed: Seed) -> Iterator[Floats]:
+def resample_counts(
+    weights: Ints, n_resamples: int, seed: Seed, dtype: type[np.floating[Any]] = np.float64
+) -> Iterator[npt.NDArray[np.floating[Any]]]:
     """Blocks of bootstrap counts over patterns: row b says how many of the n = Σw items drawn
     with replacement fall on each pattern. Multinomial(n, w/n) over patterns when P ≤ n/4,
-    else item draws summed per pattern (the same distribution)."""
+    else item draws summed per pattern (the same distribution). Counts come as `dtype`."""
     rng = np.random.default_rng(seed)
     n, p = int(weights.sum()), weights.size
     per_item = p > ITEM_LEVEL_SHARE * n
@@ -167,9 +173,9 @@ def resample_counts(weights: Ints, n_resamples: int, seed: Seed) -> Iterator[Flo
     while done < n_resamples:
         b = min(size, n_resamples - done)
         if pattern_of_item is None:
-            counts = rng.multinomial(n, weights / n, size=b).astype(np.float64)
+            counts = rng.multinomial(n, weights / n, size=b).astype(dtype)
         else:
-            counts = np.empty((b, p))
+            counts = np.empty((b, p), dtype)
             step = max(1, _DRAW_ELEMENTS // max(1, n))
             for start in range(0, b, step):
                 k = min(step, b - start)
@@ -247,8 +253,8 @@ def bootstrap(
     if w.size > ITEM_LEVEL_SHARE * w.sum():
         patterns = patterns.astype(np.float32)  # item-level draws: halve the product's cost
     draws: dict[str, list[Floats]] = {k: [] for k in value}
-    for counts in resample_counts(w, n_resamples, seed):
-        sums = (counts.astype(patterns.dtype) @ patterns).astype(np.float64)
+    for counts in resample_counts(w, n_resamples, seed, patterns.dtype.type):
+        sums = (counts @ patterns).astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             figures = statistic(unstack(sums, layout))
         for k, v in figures.items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from keel.records import (
     is_hex_digest,
     parse_json,
 )
+from keel.scale import Executor, chunked
 
 _MAX_SAFE_INT = 2**53 - 1
 _ORIGIN_JSON: dict[str, bytes] = {o: orjson.dumps(o) for o in ORIGINS}
@@ -281,6 +283,31 @@ class RowBuilder:
         return orjson.Fragment(_canonical(merged, self.c["tags"])) if merged else None
 
 
+BUILD_CHUNK = 4096
+"""Rows per task when an executor builds the entries."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkBuilder:
+    """Builds the entries of a chunk of placed rows away from the driver (an executor's task):
+    a row it cannot build alone (an error to report, a parent named by external id) comes back
+    as None for the driver's own `RowBuilder`, which builds it or raises as a local run does."""
+
+    fields: Fields
+    defaults: Defaults
+    text_cells: bool
+
+    def __call__(self, rows: list[tuple[str, Mapping[str, object]]]) -> list[Pending | None]:
+        builder = RowBuilder(self.fields, self.defaults, text_cells=self.text_cells)
+        out: list[Pending | None] = []
+        for place, row in rows:
+            try:
+                out.append(builder.build(row, place))
+            except InputError:
+                out.append(None)
+        return out
+
+
 def _string(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise InputError(f"{name!r} must be a string")
@@ -363,12 +390,15 @@ def ingest(
     allow_unknown_parents: bool = False,
     keep_ids: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> IngestReport:
     """Append every row of `path` as a record, in one transaction; see the module docstring.
 
     `progress(rows, bytes)` is called as rows are read. With `keep_ids=False` only counts are
     kept (for files of millions of rows). `fields_` maps the parts (`INGEST_FIELDS.parse`); a
-    column it names must hold a value in some row.
+    column it names must hold a value in some row. With an `executor` (`keel.scale`) the
+    entries are built and hashed in chunks on it and appended here, in row order: the same
+    ledger bytes (rows with external ids, `--field id`, are built here).
     """
     kind = detect_format(path, fmt, formats=ROW_FORMATS)
     rows = ((where(path, kind, n), nbytes, row) for n, nbytes, row in read_rows(path, kind))
@@ -382,6 +412,7 @@ def ingest(
         allow_unknown_parents=allow_unknown_parents,
         keep_ids=keep_ids,
         progress=progress,
+        executor=executor,
     )
 
 
@@ -394,10 +425,11 @@ def ingest_hf(
     allow_unknown_parents: bool = False,
     keep_ids: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> IngestReport:
     """Append every row of a Hugging Face dataset on disk (`keel._input.hf_shards`: a
     `save_to_disk` folder or Parquet shards) as a record, in one transaction, read a batch at
-    a time; mapping, defaults and errors are those of `ingest` on a Parquet file."""
+    a time; mapping, defaults, errors and `executor` are those of `ingest` on a Parquet file."""
     return _ingest_rows(
         ledger,
         shards.source,
@@ -408,6 +440,7 @@ def ingest_hf(
         allow_unknown_parents=allow_unknown_parents,
         keep_ids=keep_ids,
         progress=progress,
+        executor=executor,
     )
 
 
@@ -422,6 +455,7 @@ def _ingest_rows(
     allow_unknown_parents: bool,
     keep_ids: bool,
     progress: Callable[[int, int], None] | None,
+    executor: Executor | None = None,
 ) -> IngestReport:
     """Append `rows` (each with its place for messages) as records, in one transaction.
 
@@ -435,9 +469,8 @@ def _ingest_rows(
     absent = {column for role in fields.given for column in fields.names(role)}
     found: set[str] = set()
 
-    def pending() -> Iterator[Pending]:
+    def placed() -> Iterator[tuple[str, Mapping[str, object]]]:
         nonlocal consumed
-        build = builder.build
         for place, nbytes, row in rows:
             report.rows += 1
             consumed += nbytes
@@ -446,7 +479,29 @@ def _ingest_rows(
             if absent:
                 absent.difference_update(row)
                 found.update(row)
-            yield build(row, place)
+            yield place, row
+
+    def built() -> Iterator[Pending]:
+        build = builder.build
+        if executor is None or "id" in builder.c:
+            for place, row in placed():
+                yield build(row, place)
+            return
+        sent: deque[list[tuple[str, Mapping[str, object]]]] = deque()
+
+        def chunks() -> Iterator[list[tuple[str, Mapping[str, object]]]]:
+            for chunk in chunked(placed(), BUILD_CHUNK):
+                sent.append(chunk)
+                yield chunk
+
+        task = ChunkBuilder(fields, defaults, text_cells)
+        for entries in executor.map(task, chunks()):
+            chunk = sent.popleft()
+            for (place, row), entry in zip(chunk, entries, strict=True):
+                yield build(row, place) if entry is None else entry
+
+    def pending() -> Iterator[Pending]:
+        yield from built()
         if absent:  # raised inside the transaction: nothing is appended
             try:
                 fields.check(sorted(found), source, absent="no row has a value in column")

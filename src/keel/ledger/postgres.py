@@ -729,6 +729,14 @@ class PostgresStore:
         rows = self._all(f"{self._PAYLOAD} WHERE p.key = ANY(%s::bigint[])", (list(keys),))
         return {int(k): self._open_payload(d, v, s) for k, d, v, s in rows}
 
+    def payload_digests(self, keys: Sequence[int]) -> dict[int, bytes]:
+        if not keys:
+            return {}
+        rows = self._all(
+            "SELECT key, digest FROM keel.payloads WHERE key = ANY(%s::bigint[])", (list(keys),)
+        )
+        return {int(k): bytes(d) for k, d in rows}
+
     def erase_payload(self, key: int) -> None:
         self._run("UPDATE keel.payloads SET data = NULL WHERE key = %s", (key,))
         held = self._all(

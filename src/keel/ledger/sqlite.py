@@ -486,6 +486,25 @@ class SQLiteStore:
         )
         return {k: PayloadRow(bytes(d), None if v is None else bytes(v)) for k, d, v in cur}
 
+    def payload_digests(self, keys: Sequence[int]) -> dict[int, bytes]:
+        # As entries_by_key: the key index gives each key's rowid, then the rows are read in
+        # rowid order (payloads named together were mostly stored together).
+        if not keys:
+            return {}
+        cur = self._db.execute(
+            "SELECT rowid FROM payloads WHERE key IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(keys)).decode(),),
+        )
+        found = sorted(r[0] for r in cur)
+        if not found:
+            return {}
+        cur = self._db.execute(
+            "SELECT key, digest FROM payloads WHERE rowid IN (SELECT value FROM json_each(?)) "
+            "ORDER BY rowid",
+            (orjson.dumps(found).decode(),),
+        )
+        return {k: bytes(d) for k, d in cur}
+
     def erase_payload(self, key: int) -> None:
         self._db.execute("UPDATE payloads SET data = NULL WHERE key = ?", (key,))
         self.set_meta(_ERASURE_PENDING, "1")
@@ -529,8 +548,10 @@ class _Cursor(sqlite3.Cursor):
     path: Path
 
     def __next__(self) -> Any:
-        with _keel_errors(self.path):
+        try:  # not `_keel_errors`: a context manager per row costs more than the row
             return super().__next__()
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc) from exc
 
     def fetchone(self) -> Any:
         with _keel_errors(self.path):

@@ -219,6 +219,11 @@ class Payloads(Protocol):
         """The stored payloads whose key is among `keys`, by key."""
         ...
 
+    def payload_digests(self, keys: Sequence[int]) -> dict[int, bytes]:
+        """The digests of the stored payloads (erased ones too) whose key is among `keys`, by
+        key, without their bytes."""
+        ...
+
     def erase_payload(self, key: int) -> None:
         """Drop a payload's bytes for good, keeping its digest (inside `write()`; `compact()`
         after the commit finishes the erasure)."""

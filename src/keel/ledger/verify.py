@@ -21,9 +21,12 @@ mistaken for tampering.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
+
+import orjson
 
 from keel.errors import InputError, KeelError, VerificationError
 from keel.ledger.checkpoint import Checkpoint, open_checkpoint
@@ -43,6 +46,8 @@ from keel.ledger.note import Verifier
 from keel.ledger.signed import Reviews
 from keel.ledger.store import EntryRow, Store, hash_reader, key_of
 from keel.records import (
+    JSON,
+    MAX_DEPTH,
     Anchor,
     AnchorKey,
     Entry,
@@ -50,14 +55,19 @@ from keel.records import (
     Record,
     Redaction,
     canonical,
+    dumps_sorted,
+    entry_from_json,
     loads,
-    parse_entry,
     payload_of,
     references,
 )
 
 Where = Literal["entry", "index", "payload", "tree", "checkpoint", "key"]
 _CHUNK = 16384
+# A number with a fraction or an exponent, or of 16 digits or more (`records.loads` reads
+# those as floats), where canonical JSON puts numbers: after `:`, `,` or `[` (or first, which
+# `_entry_json` checks apart: an alternation with `^` triples the search's time).
+_FLOAT_OR_LONG = re.compile(rb"[:,\[]-?\d(?:\d*[.eE]|\d{15})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,26 +151,28 @@ def _verify(
         roots[0] = EMPTY_ROOT
     for batch in _batches(store, _CHUNK):
         leaves: list[Hash] = []
-        committed: list[tuple[int, str]] = []
-        parsed: list[tuple[EntryRow, Entry]] = []
+        committed: list[tuple[int, str, int]] = []
+        parsed: list[tuple[EntryRow, Entry, str]] = []
         for row in batch:
             if row.idx != size + len(leaves):
                 problem("entry", str(size + len(leaves)), "entry is missing (deleted from the log)")
                 return _finish(report, store, size, roots, checkpoints, verifier, problem, False)
             leaves.append(leaf_hash(row.entry))
             try:
-                value = parse_entry(row.entry)
-                if canonical(loads(row.entry)) != row.entry:
+                obj, plain = _entry_json(row.entry)
+                value = entry_from_json(obj)
+                if not (plain and dumps_sorted(obj) == row.entry) and canonical(obj) != row.entry:
                     problem("entry", str(row.idx), "entry bytes are not canonical JSON (RFC 8785)")
             except KeelError as exc:
                 problem("entry", str(row.idx), f"entry is not a valid keel entry: {exc}")
                 continue
             sha = hashlib.sha256(row.entry).digest()
+            sha_hex = sha.hex()
             if key_of(sha) != row.key:
                 problem("entry", str(row.idx), "entry bytes do not match their stored id")
             if not isinstance(value, Record):
                 try:
-                    reviews.check(EntryId(sha.hex()), value)
+                    reviews.check(EntryId(sha_hex), value)
                 except InputError as exc:
                     problem("entry", str(row.idx), str(exc))
             if isinstance(value, AnchorKey):
@@ -170,7 +182,7 @@ def _verify(
                     check_anchor_key(value, verifier)
                 except VerificationError as exc:
                     problem("entry", str(row.idx), str(exc))
-                bindings.add(sha.hex())
+                bindings.add(sha_hex)
             elif isinstance(value, Anchor):
                 if value.binding not in bindings:
                     problem(
@@ -189,16 +201,16 @@ def _verify(
                 problem("index", str(row.idx), f"indexed as a {row.kind} but is a {value.kind}")
             if row.payload_key != payload_key:
                 problem("index", str(row.idx), "indexed under another payload than it commits to")
-            if ref is not None:
-                committed.append((row.idx, ref.sha256))
+            if ref is not None and payload_key is not None:
+                committed.append((row.idx, ref.sha256, payload_key))
             if isinstance(value, Redaction):
                 redactions.setdefault(value.digest, row.idx)
-            parsed.append((row, value))
+            parsed.append((row, value, sha_hex))
         refs.check(parsed)
-        stored_payloads = store.payloads_by_key([key_of(bytes.fromhex(d)) for _, d in committed])
-        for idx, digest in committed:
-            prow = stored_payloads.get(key_of(bytes.fromhex(digest)))
-            if prow is None or prow.digest.hex() != digest:
+        stored_digests = store.payload_digests([k for _, _, k in committed])
+        for idx, digest, k in committed:
+            got = stored_digests.get(k)
+            if got is None or got.hex() != digest:
                 problem("payload", digest, f"payload committed by entry {idx} is missing")
         # fold leaves in, stopping at every checkpointed size to record its root
         pos = 0
@@ -268,6 +280,21 @@ def _verify(
     return _finish(report, store, size, roots, checkpoints, verifier, problem, tree_ok)
 
 
+def _entry_json(entry: bytes) -> tuple[JSON, bool]:
+    """`loads` of entry bytes (InputError as `parse_entry` says it), and whether the value's
+    plain sorted dump is its canonical form: no floats (their text is ECMAScript's in RFC
+    8785), ASCII only (no keys needing UTF-16 order) and too few brackets to nest beyond
+    MAX_DEPTH. Otherwise (or where the dump differs) `canonical` decides."""
+    first = entry[:1]
+    plain = not (first.isdigit() or first == b"-") and _FLOAT_OR_LONG.search(entry) is None
+    try:
+        obj = orjson.loads(entry) if plain else loads(entry)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"entry is not JSON: {exc}") from exc
+    plain = plain and entry.isascii() and entry.count(b"{") + entry.count(b"[") <= MAX_DEPTH
+    return obj, plain
+
+
 class _RefCheck:
     """Compares the stored reference index with the references the entry bytes make.
 
@@ -281,18 +308,19 @@ class _RefCheck:
         self.stored = store.iter_refs()
         self.ok = True
 
-    def check(self, parsed: list[tuple[EntryRow, Entry]]) -> None:
-        wanted: set[str] = {r for _, value in parsed for r in references(value)}
+    def check(self, parsed: list[tuple[EntryRow, Entry, str]]) -> None:
+        """`parsed`: each entry's row, value and id (hex)."""
+        wanted: set[str] = {r for _, value, _ in parsed for r in references(value)}
         where = self._resolve(wanted, parsed)
-        for row, value in parsed:
+        for row, value, _ in parsed:
             targets = sorted(
                 t for r in references(value) if (t := where.get(r)) is not None and t < row.idx
             )
             for target in targets:
                 self._expect((row.idx, target))
 
-    def _resolve(self, ids: set[str], parsed: list[tuple[EntryRow, Entry]]) -> dict[str, int]:
-        here = {hashlib.sha256(row.entry).hexdigest(): row.idx for row, _ in parsed}
+    def _resolve(self, ids: set[str], parsed: list[tuple[EntryRow, Entry, str]]) -> dict[str, int]:
+        here = {sha_hex: row.idx for row, _, sha_hex in parsed}
         out = {i: here[i] for i in ids if i in here}
         rest = {key_of(bytes.fromhex(i)): i for i in ids if i not in here}
         for key, row in self.store.entries_by_key(list(rest)).items():

@@ -67,6 +67,7 @@ from keel.records import (
     is_hex_digest,
     text_record,
 )
+from keel.scale import Executor
 from keel.text import detokenize, tokenize
 
 STEPS = ("train", "generate", "judge", "review", "human", "mix", "watch", "checkpoint")
@@ -260,10 +261,12 @@ def watch_ledger(
     thresholds: Thresholds | None = None,
     config: MetricsConfig | None = None,
     embedder: Embedder | None = None,
+    executor: Executor | None = None,
 ) -> WatchReport:
     """The collapse watch of a ledger's generations (`ledger_generations`): for a loop's ledger
     exactly the watch the loop reported, against its held-out human reference; `reference`
-    replaces it (the default for a ledger no loop wrote: the fortunes)."""
+    replaces it (the default for a ledger no loop wrote: the fortunes); `executor` tokenises
+    and counts in shards (`keel.scale`, the same report)."""
     snap = Snapshot.load(led)
     gens = ledger_generations(led, snap)
     if not gens:
@@ -272,7 +275,14 @@ def watch_ledger(
         last = max(j.record.generation or 0 for j in snap.records)
         cfg = stored_config(led, max(last, 1))
         reference = read_corpus("fortunes") if cfg is None else split_human(cfg).reference
-    return watch(gens, reference, thresholds=thresholds, config=config, embedder=embedder)
+    return watch(
+        gens,
+        reference,
+        thresholds=thresholds,
+        config=config,
+        embedder=embedder,
+        executor=executor,
+    )
 
 
 def _seed(seed: int, generation: int, step: str) -> int:

@@ -35,6 +35,7 @@ from keel.mix.lineage import tainted
 from keel.mix.policy import MixPolicy
 from keel.mix.tails import rare_types, tail_weights, weighted_sample
 from keel.records import JSON, EntryId, Mix, Record, mix, parse_member_list
+from keel.scale import Executor
 
 Reason = Literal["verified-human", "expert-adopted", "gate"]
 
@@ -155,10 +156,12 @@ def build_mix(
     *,
     flagged: Collection[EntryId] = (),
     snapshot: Snapshot | None = None,
+    executor: Executor | None = None,
 ) -> MixPlan:
     """Choose the next training set from the ledger by `policy` (the module docstring's steps);
     `flagged` names records a policy outside the ledger declares degenerate; `snapshot`, an
-    earlier snapshot of the ledger, saves reading the entries it already holds."""
+    earlier snapshot of the ledger, saves reading the entries it already holds; `executor`
+    (`keel.scale`) computes the near-duplicate signatures (the same plan on any executor)."""
     snap = Snapshot.load(ledger, snapshot)
     bad = tainted(snap, flagged) if policy.lineage else frozenset[EntryId]()
     counts: Counter[str] = Counter(records=len(snap.records))
@@ -208,7 +211,7 @@ def build_mix(
     counts["redacted"] = sum(t is None for t in text)
     live = [(j, t) for j, t in zip(candidates, text, strict=True) if t is not None]
     if policy.dedup is not None and live:
-        keeper = dedup([t for _, t in live], policy.dedup)
+        keeper = dedup([t for _, t in live], policy.dedup, executor=executor)
         counts["near_duplicate"] = sum(k != i for i, k in enumerate(keeper))
         live = [x for i, x in enumerate(live) if keeper[i] == i]
     is_verified = {j.id for j in verified}

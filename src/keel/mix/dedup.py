@@ -23,16 +23,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 
 from keel.mix.policy import MinHashConfig
+from keel.scale import Executor
 from keel.text import tokenize
 
 PRIME = np.uint64(2**31 - 1)
 UInts = npt.NDArray[np.uint64]
 _CHUNK = 1 << 15  # shingles hashed per block: num_perm × 256 KiB of memory
+SHARD_TEXTS = 5_000
+"""Texts signed per task when an executor shards the work."""
 
 
 def _token_hash(token: str, cache: dict[str, int]) -> int:
@@ -59,8 +63,19 @@ def shingle_hashes(text: str, n: int, cache: dict[str, int] | None = None) -> UI
     return np.unique(h % PRIME)
 
 
-def signatures(texts: Sequence[str], config: MinHashConfig = MinHashConfig()) -> UInts:
-    """(texts × num_perm) MinHash signatures; a text with no tokens gets all p (max)."""
+def signatures(
+    texts: Sequence[str],
+    config: MinHashConfig = MinHashConfig(),
+    *,
+    executor: Executor | None = None,
+) -> UInts:
+    """(texts × num_perm) MinHash signatures; a text with no tokens gets all p (max).
+
+    A text's signature depends on it alone, so with an `executor` (`keel.scale`) shards of
+    texts are signed on it and stacked in order: the same array."""
+    if executor is not None and len(texts) > 0:
+        shards = [texts[i : i + SHARD_TEXTS] for i in range(0, len(texts), SHARD_TEXTS)]
+        return np.vstack(list(executor.map(partial(signatures, config=config), shards)))
     rng = np.random.default_rng(config.seed)
     a = rng.integers(1, int(PRIME), config.num_perm, dtype=np.uint64)
     b = rng.integers(0, int(PRIME), config.num_perm, dtype=np.uint64)
@@ -91,10 +106,18 @@ def jaccard(sig_a: UInts, sig_b: UInts) -> float:
     return float(np.mean(sig_a == sig_b))
 
 
-def dedup(texts: Sequence[str], config: MinHashConfig = MinHashConfig()) -> tuple[int, ...]:
+def dedup(
+    texts: Sequence[str],
+    config: MinHashConfig = MinHashConfig(),
+    *,
+    executor: Executor | None = None,
+) -> tuple[int, ...]:
     """For each text, the position of the kept text of its near-duplicate group (itself when
-    kept); positions are in input order, and the earliest text of a group is the kept one."""
-    sig = signatures(texts, config)
+    kept); positions are in input order, and the earliest text of a group is the kept one.
+
+    With an `executor` the signatures are computed in shards on it (the map); grouping by LSH
+    band stays here, on the driver, in input order (the same groups)."""
+    sig = signatures(texts, config, executor=executor)
     rows = config.num_perm // config.bands
     buckets: dict[tuple[int, bytes], list[int]] = {}
     keeper = list(range(len(texts)))
