@@ -53,20 +53,11 @@ class Executor(Protocol):
     ) -> None: ...
 
 
-class LocalExecutor:
-    """The default: a plain in-process map, lazy, one item in flight."""
-
-    name = "local"
-    workers = 1
-
-    def map(
-        self, fn: Callable[[T], R], items: Iterable[T], *, concurrency: int | None = None
-    ) -> Iterator[R]:
-        """`fn(item)` for each item, in order, computed as the caller asks for it."""
-        return (fn(item) for item in items)
+class Closing:
+    """`with executor:` closes it on the way out (both executors' context manager)."""
 
     def close(self) -> None:
-        """Nothing to let go of."""
+        """Let go of what the executor started (nothing, unless a subclass says so)."""
 
     def __enter__(self) -> Self:
         return self
@@ -78,6 +69,19 @@ class LocalExecutor:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class LocalExecutor(Closing):
+    """The default: a plain in-process map, lazy, one item in flight."""
+
+    name = "local"
+    workers = 1
+
+    def map(
+        self, fn: Callable[[T], R], items: Iterable[T], *, concurrency: int | None = None
+    ) -> Iterator[R]:
+        """`fn(item)` for each item, in order, computed as the caller asks for it."""
+        return (fn(item) for item in items)
 
 
 LOCAL = LocalExecutor()

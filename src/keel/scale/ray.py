@@ -14,10 +14,11 @@ import importlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from types import ModuleType, TracebackType
-from typing import Any, Self, TypeVar
+from types import ModuleType
+from typing import Any, TypeVar
 
 from keel.errors import ConfigError
+from keel.scale.executor import Closing
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,7 +38,7 @@ def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
 
 
-class RayExecutor:
+class RayExecutor(Closing):
     """Calls run as Ray tasks, results in input order, a bounded window in flight."""
 
     def __init__(self, *, address: str | None = None, num_cpus: int | None = None) -> None:
@@ -101,14 +102,3 @@ class RayExecutor:
         if self._started:
             self._ray.shutdown()
             self._started = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
