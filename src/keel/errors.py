@@ -14,6 +14,9 @@ Each class has one exit code, and each code one meaning (the table in README.md)
     └── ReviewPending            7  the loop is waiting for people: reviews are pending
 """
 
+import importlib
+from types import ModuleType
+
 
 class KeelError(Exception):
     """Base of every error keel raises on purpose; the CLI prints its message, not a traceback.
@@ -85,3 +88,12 @@ class ReviewPending(KeelError):  # noqa: N818 - a state to wait out, not a failu
         super().__init__(message)
         self.generation = generation
         self.pending = pending
+
+
+def require(module: str, message: str, error: type[KeelError] = ConfigError) -> ModuleType:
+    """Import `module` of an optional extra, or raise `error(message)`: the message says how
+    to install it (`pip install 'keel[extra]'`)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise error(message) from exc

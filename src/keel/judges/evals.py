@@ -40,7 +40,6 @@ then of the doc's ``text`` field.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 import re
@@ -52,7 +51,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from keel._input import read_rows
-from keel.errors import InputError
+from keel.errors import InputError, require
 from keel.judges.table import JudgeTable
 from keel.ledger import ACCEPT, DEGENERATE, REJECT, Snapshot
 from keel.ledger.verdicts import RecordRef, VerdictRow
@@ -102,13 +101,12 @@ def eval_verdicts(paths: Sequence[Path], source: str, *, kind: str = "ai") -> It
 # -- Inspect AI ------------------------------------------------------------------------------
 def _inspect_log() -> ModuleType:
     """`inspect_ai.log`, or an InputError saying how to install it."""
-    try:
-        return importlib.import_module("inspect_ai.log")
-    except ImportError as exc:
-        raise InputError(
-            "reading Inspect AI logs needs inspect_ai: pip install 'keel[evals]' "
-            "(or pip install inspect-ai)"
-        ) from exc
+    return require(
+        "inspect_ai.log",
+        "reading Inspect AI logs needs inspect_ai: pip install 'keel[evals]' "
+        "(or pip install inspect-ai)",
+        InputError,
+    )
 
 
 def inspect_verdicts(path: Path, *, kind: str = "ai") -> Iterator[VerdictRow]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import json
 import os
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from keel.errors import InputError, NotFoundError, ServiceError, VerificationError
+from keel.errors import InputError, NotFoundError, ServiceError, VerificationError, require
 from keel.ledger.checkpoint import Checkpoint
 from keel.ledger.merkle import Hash
 from keel.ledger.note import Verifier
@@ -407,10 +406,7 @@ def require_solders() -> None:
 
 def _solders(module: str) -> ModuleType:
     """`solders.<module>`, or an InputError saying how to install it."""
-    try:
-        return importlib.import_module(f"solders.{module}")
-    except ImportError as exc:
-        raise InputError(f"chain anchors need solders: {_INSTALL}") from exc
+    return require(f"solders.{module}", f"chain anchors need solders: {_INSTALL}", InputError)
 
 
 # -- chains ------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ Every server error is raised as `keel.errors.StorageError` naming the URL withou
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import re
@@ -48,11 +47,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from keel.errors import (
-    ConfigError,
     ErasurePendingError,
     InputError,
     StorageError,
     VerificationError,
+    require,
 )
 from keel.ledger.store import (
     HASHES_PER_CHUNK,
@@ -159,13 +158,11 @@ def safe_url(url: str) -> str:
 
 def _psycopg() -> ModuleType:
     """psycopg 3, or a ConfigError saying how to install it."""
-    try:
-        return importlib.import_module("psycopg")
-    except ImportError as exc:
-        raise ConfigError(
-            "a postgresql:// ledger needs psycopg 3: pip install 'keel[postgres]' "
-            "(or pip install 'psycopg[binary]')"
-        ) from exc
+    return require(
+        "psycopg",
+        "a postgresql:// ledger needs psycopg 3: pip install 'keel[postgres]' "
+        "(or pip install 'psycopg[binary]')",
+    )
 
 
 class PostgresStore:

@@ -27,7 +27,6 @@ failure, or `fail_on_redacted`, leaves nothing behind; an existing `path` is ref
 from __future__ import annotations
 
 import datetime
-import importlib
 import os
 import shutil
 import tempfile
@@ -48,7 +47,7 @@ import pyarrow.parquet as pq
 
 from keel import __version__
 from keel._files import check_parent, sha256_file
-from keel.errors import InputError
+from keel.errors import InputError, require
 from keel.ledger import Judged, Ledger, Located, open_checkpoint
 from keel.ledger import texts as view_texts
 from keel.mix.croissant import DataFile, MixFacts, croissant_metadata
@@ -704,9 +703,8 @@ def _mix(ledger: Ledger, ref: str) -> Located:
 
 def _datasets() -> ModuleType:
     """The `datasets` package (the [hf] extra), imported on first use."""
-    try:
-        return importlib.import_module("datasets")
-    except ImportError as exc:
-        raise InputError(
-            "--format hf needs the Hugging Face datasets package: pip install 'keel[hf]'"
-        ) from exc
+    return require(
+        "datasets",
+        "--format hf needs the Hugging Face datasets package: pip install 'keel[hf]'",
+        InputError,
+    )

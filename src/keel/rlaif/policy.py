@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import importlib
 import random
 import tempfile
 import warnings
@@ -45,7 +44,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from keel.errors import ConfigError, InputError
+from keel.errors import ConfigError, InputError, require
 from keel.records import JSON
 from keel.rlaif.gate import GateConfig, GateDecision, check_gate
 
@@ -58,13 +57,11 @@ SPECIALS = ("[UNK]", "[PAD]", "[BOS]", "[EOS]")
 
 def extra(name: str) -> ModuleType:
     """Import one module of the `[rl]` extra, or a ConfigError naming the extra."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise ConfigError(
-            f"policy optimisation needs {name}: pip install 'keel[rl]' (install torch's CPU "
-            "build first to pick it)"
-        ) from exc
+    return require(
+        name,
+        f"policy optimisation needs {name}: pip install 'keel[rl]' (install torch's CPU build "
+        "first to pick it)",
+    )
 
 
 @contextlib.contextmanager

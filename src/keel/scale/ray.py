@@ -10,14 +10,13 @@ local run's. A cluster it started is shut down by `close`.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any, TypeVar
 
-from keel.errors import ConfigError
+from keel.errors import ConfigError, require
 from keel.scale.executor import Closing
 
 T = TypeVar("T")
@@ -26,12 +25,9 @@ R = TypeVar("R")
 
 def load_ray() -> ModuleType:
     """The `ray` package, or a ConfigError saying how to install it."""
-    try:
-        return importlib.import_module("ray")
-    except ImportError as exc:
-        raise ConfigError(
-            "the ray executor needs Ray: pip install 'keel[scale]' (or pip install ray)"
-        ) from exc
+    return require(
+        "ray", "the ray executor needs Ray: pip install 'keel[scale]' (or pip install ray)"
+    )
 
 
 def _call(fn: Callable[[T], R], item: T) -> R:
