@@ -203,6 +203,23 @@ def test_payloads(store: Store) -> None:
     ]
 
 
+def test_payload_and_entry_bytes_are_stored_exactly(store: Store) -> None:
+    """Empty payloads stay empty (not erased), and any bytes come back unchanged, alone in a
+    batch or among others: the stores pack batches (`keel.ledger.sqlite._packed`)."""
+    data = [b"", b"\x00\xff\x80 not UTF-8", "naïve ✓".encode(), b"x" * 70_000]
+    rows = [(key_of(d := hashlib.sha256(x).digest()), d, x) for x in data]
+    entries = [(k, k, "record", b"\x00{" + x[:50] + b"}") for k, _, x in rows]
+    with store.write():
+        assert store.insert_entries(0, entries)
+        assert store.insert_payloads(rows[:1]) == 1
+        assert store.insert_payloads(rows) == len(data) - 1
+    got = store.payloads_by_key([k for k, _, _ in rows])
+    assert [(got[k].digest, got[k].data) for k, _, _ in rows] == [(d, x) for _, d, x in rows]
+    assert [(r.idx, r.key, r.payload_key, r.kind, r.entry) for r in store.iter_entries(0)] == [
+        (i, k, p, t, e) for i, (k, p, t, e) in enumerate(entries)
+    ]
+
+
 # -- checkpoints -------------------------------------------------------------------------
 def test_checkpoints(store: Store) -> None:
     assert store.latest_checkpoint() is None

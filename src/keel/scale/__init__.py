@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from keel.scale.executor import (
         Executor,
         LocalExecutor,
+        background,
         check_spec,
         chunked,
         executor_for,
@@ -29,6 +30,7 @@ lazy(
         "executor": (
             "Executor",
             "LocalExecutor",
+            "background",
             "check_spec",
             "chunked",
             "executor_for",
@@ -42,6 +44,7 @@ __all__ = [
     "Executor",
     "LocalExecutor",
     "RayExecutor",
+    "background",
     "check_spec",
     "chunked",
     "executor_for",
