@@ -112,8 +112,12 @@ def _opened(path: Path) -> io.BufferedReader:
 
 
 def _not_utf8(path: Path, lineno: int, exc: UnicodeDecodeError) -> InputError:
+    return _not_utf8_at(f"{path}:{lineno}", exc)
+
+
+def _not_utf8_at(place: str, exc: UnicodeDecodeError) -> InputError:
     return InputError(
-        f"{path}:{lineno}: not UTF-8 ({exc.reason} at byte {exc.start + 1} of the line); "
+        f"{place}: not UTF-8 ({exc.reason} at byte {exc.start + 1} of the line); "
         "save the file as UTF-8"
     )
 
@@ -154,27 +158,36 @@ def read_rows(path: Path, fmt: str | None = None) -> Iterator[Row]:
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
     """One JSON object per non-blank line; a UTF-8 byte order mark at the start is skipped."""
+    for lineno, line in jsonl_lines(path):
+        yield lineno, len(line), jsonl_row(line, f"{path}:{lineno}")
+
+
+def jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a JSONL file with their numbers, unparsed (a UTF-8 byte order
+    mark at the start is skipped): `jsonl_row` parses each, here or in an executor's worker."""
     with _opened(path) as f:
         if f.peek(len(codecs.BOM_UTF8)).startswith(codecs.BOM_UTF8):
             f.read(len(codecs.BOM_UTF8))
         for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row: object = parse_json(line)
-            except orjson.JSONDecodeError as exc:
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError as bad:
-                    raise _not_utf8(path, lineno, bad) from exc
-                raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from exc
-            except InputError as exc:
-                raise InputError(f"{path}:{lineno}: {exc}") from exc
-            if not isinstance(row, dict):
-                raise InputError(
-                    f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}"
-                )
-            yield lineno, len(line), row
+            if line.strip():
+                yield lineno, line
+
+
+def jsonl_row(line: bytes, place: str) -> dict[str, object]:
+    """The JSON object on one line of a JSONL file; errors name `place` (`file:line`)."""
+    try:
+        row: object = parse_json(line)
+    except orjson.JSONDecodeError as exc:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise _not_utf8_at(place, bad) from exc
+        raise InputError(f"{place}: not valid JSON: {exc}") from exc
+    except InputError as exc:
+        raise InputError(f"{place}: {exc}") from exc
+    if not isinstance(row, dict):
+        raise InputError(f"{place}: expected a JSON object, got {type(row).__name__}")
+    return row
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
@@ -627,6 +640,8 @@ __all__ = [
     "detect_format",
     "folder_files",
     "hf_shards",
+    "jsonl_lines",
+    "jsonl_row",
     "read_corpus",
     "read_hf_rows",
     "read_rows",

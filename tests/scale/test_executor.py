@@ -93,19 +93,44 @@ def test_sharded_ingest_writes_the_same_ledger(tmp_path: Path, small_shards: Non
     assert ex.calls == 39
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"text": "row 30", "origin": "robot"}',  # a row keel refuses
+        b'{"text": "row 30", "origin": ',  # not JSON (lines are parsed in the workers)
+        b'["row 30"]',  # not an object
+        b'{"text": "row \xff 30", "origin": "human"}',  # not UTF-8
+        b'{"text": "row 30", "origin": "human", "n": 1e400}',  # a number keel cannot keep
+    ],
+)
 def test_sharded_ingest_reports_a_bad_row_as_the_local_run(
-    tmp_path: Path, ledger: Ledger, small_shards: None
+    tmp_path: Path, ledger: Ledger, small_shards: None, bad: bytes
 ) -> None:
     path = tmp_path / "bad.jsonl"
-    rows = [f'{{"text": "row {i}", "origin": "human"}}' for i in range(40)]
-    rows[30] = '{"text": "row 30", "origin": "robot"}'
-    path.write_text("\n".join(rows) + "\n")
+    rows = [b'{"text": "row %d", "origin": "human"}' % i for i in range(40)]
+    rows[30] = bad
+    path.write_bytes(b"\n".join(rows) + b"\n")
     messages = []
     for ex in (None, Counting()):
         with pytest.raises(InputError) as caught:
             ingest(ledger, path, executor=ex)
         messages.append(str(caught.value))
     assert messages[0] == messages[1] and "bad.jsonl:31" in messages[0]
+    assert ledger.size == 0
+
+
+def test_sharded_ingest_refuses_a_mapped_column_no_row_has_as_the_local_run(
+    tmp_path: Path, ledger: Ledger, small_shards: None
+) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(f'{{"body": "row {i}", "origin": "human"}}\n' for i in range(40)))
+    fields = INGEST_FIELDS.parse(["text=body", "author=writer"])
+    messages = []
+    for ex in (None, Counting()):
+        with pytest.raises(InputError) as caught:
+            ingest(ledger, path, fields_=fields, executor=ex)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "writer" in messages[0]
     assert ledger.size == 0
 
 

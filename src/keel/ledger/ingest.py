@@ -24,9 +24,10 @@ import orjson
 from keel._input import (
     ROW_FORMATS,
     Fields,
-    PlacedRow,
     Shards,
     detect_format,
+    jsonl_lines,
+    jsonl_row,
     read_hf_rows,
     read_rows,
     where,
@@ -287,25 +288,40 @@ BUILD_CHUNK = 4096
 """Rows per task when an executor builds the entries."""
 
 
+LazyRow = tuple[str, int, Mapping[str, object] | bytes]
+"""A row to ingest: its place for messages, the bytes it took in its file, and its fields, or
+the JSONL line that holds them, still to parse (`_parsed`)."""
+
+
+def _parsed(row: Mapping[str, object] | bytes, place: str) -> Mapping[str, object]:
+    return jsonl_row(row, place) if isinstance(row, bytes) else row
+
+
 @dataclass(frozen=True, slots=True)
 class ChunkBuilder:
-    """Builds the entries of a chunk of placed rows away from the driver (an executor's task):
-    a row it cannot build alone (an error to report, a parent named by external id) comes back
-    as None for the driver's own `RowBuilder`, which builds it or raises as a local run does."""
+    """Parses and builds the entries of a chunk of placed rows away from the driver (an
+    executor's task), with the columns the rows hold. A row it cannot build alone (an error
+    to report, a parent named by external id) comes back as None for the driver's own
+    `RowBuilder`, which builds it or raises as a local run does."""
 
     fields: Fields
     defaults: Defaults
     text_cells: bool
 
-    def __call__(self, rows: list[tuple[str, Mapping[str, object]]]) -> list[Pending | None]:
+    def __call__(
+        self, rows: list[tuple[str, Mapping[str, object] | bytes]]
+    ) -> tuple[list[Pending | None], set[str]]:
         builder = RowBuilder(self.fields, self.defaults, text_cells=self.text_cells)
         out: list[Pending | None] = []
+        columns: set[str] = set()
         for place, row in rows:
             try:
-                out.append(builder.build(row, place))
+                parsed = _parsed(row, place)
+                columns.update(parsed)
+                out.append(builder.build(parsed, place))
             except InputError:
                 out.append(None)
-        return out
+        return out, columns
 
 
 def _string(value: object, name: str) -> str:
@@ -401,7 +417,11 @@ def ingest(
     ledger bytes (rows with external ids, `--field id`, are built here).
     """
     kind = detect_format(path, fmt, formats=ROW_FORMATS)
-    rows = ((where(path, kind, n), nbytes, row) for n, nbytes, row in read_rows(path, kind))
+    rows: Iterable[LazyRow]
+    if kind == "jsonl" and executor is not None:  # lines are parsed where entries are built
+        rows = ((where(path, kind, n), len(line), line) for n, line in jsonl_lines(path))
+    else:
+        rows = ((where(path, kind, n), nbytes, row) for n, nbytes, row in read_rows(path, kind))
     return _ingest_rows(
         ledger,
         str(path),
@@ -447,7 +467,7 @@ def ingest_hf(
 def _ingest_rows(
     ledger: Ledger,
     source: str,
-    rows: Iterable[PlacedRow],
+    rows: Iterable[LazyRow],
     fields: Fields,
     defaults: Defaults,
     *,
@@ -469,36 +489,41 @@ def _ingest_rows(
     absent = {column for role in fields.given for column in fields.names(role)}
     found: set[str] = set()
 
-    def placed() -> Iterator[tuple[str, Mapping[str, object]]]:
+    def placed() -> Iterator[tuple[str, Mapping[str, object] | bytes]]:
         nonlocal consumed
         for place, nbytes, row in rows:
             report.rows += 1
             consumed += nbytes
             if progress is not None and report.rows % 4096 == 0:
                 progress(report.rows, consumed)
-            if absent:
-                absent.difference_update(row)
-                found.update(row)
             yield place, row
+
+    def seen(columns: Iterable[str]) -> None:
+        if absent:
+            absent.difference_update(columns)
+            found.update(columns)
 
     def built() -> Iterator[Pending]:
         build = builder.build
         if executor is None or "id" in builder.c:
             for place, row in placed():
-                yield build(row, place)
+                parsed = _parsed(row, place)
+                seen(parsed)
+                yield build(parsed, place)
             return
-        sent: deque[list[tuple[str, Mapping[str, object]]]] = deque()
+        sent: deque[list[tuple[str, Mapping[str, object] | bytes]]] = deque()
 
-        def chunks() -> Iterator[list[tuple[str, Mapping[str, object]]]]:
+        def chunks() -> Iterator[list[tuple[str, Mapping[str, object] | bytes]]]:
             for chunk in chunked(placed(), BUILD_CHUNK):
                 sent.append(chunk)
                 yield chunk
 
         task = ChunkBuilder(fields, defaults, text_cells)
-        for entries in executor.map(task, chunks()):
+        for entries, columns in executor.map(task, chunks()):
             chunk = sent.popleft()
+            seen(columns)
             for (place, row), entry in zip(chunk, entries, strict=True):
-                yield build(row, place) if entry is None else entry
+                yield build(_parsed(row, place), place) if entry is None else entry
 
     def pending() -> Iterator[Pending]:
         yield from built()
