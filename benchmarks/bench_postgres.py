@@ -144,9 +144,12 @@ def phase_writers(url: str, work: Path, total: int) -> dict[str, float]:
     return {"seconds": dt, "rate": size / dt, "entries": size}
 
 
-def run_child(*args: str) -> dict[str, float]:
+def run_child(*args: str, src: Path | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=env
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -159,6 +162,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path)
     ap.add_argument("--url")
     ap.add_argument("--writer", type=int)
+    ap.add_argument("--rounds", type=int, default=1, help="bound and ingest, alternated N times")
+    ap.add_argument("--no-writers", action="store_true", help="skip the concurrent appenders")
+    ap.add_argument(
+        "--compare-src", type=Path, help="also ingest with this source tree (a previous keel)"
+    )
     args = ap.parse_args()
     if args.phase:
         result = {
@@ -172,41 +180,53 @@ def main() -> None:
     base = os.environ.get("KEEL_TEST_POSTGRES")
     if not base:
         sys.exit("set KEEL_TEST_POSTGRES (source .ci/postgres.sh starts a private server)")
+
+    def phase(name: str, corpus: Path, work: Path, src: Path | None = None) -> dict[str, float]:
+        url = _database(base)
+        try:
+            return run_child(
+                "--phase",
+                name,
+                "--corpus",
+                str(corpus),
+                "--work",
+                tempfile.mkdtemp(dir=work),  # a new key file each time
+                "--url",
+                url,
+                "--records",
+                str(args.records),
+                src=src,
+            )
+        finally:
+            _drop(base, url)
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         corpus = work / "corpus.jsonl"
         make_corpus(corpus, args.records)
         print(f"corpus: {args.records:,} records, {corpus.stat().st_size / 1e6:.0f} MB")
-        figures = {}
-        for phase in ("copy", "ingest", "writers"):
-            url = _database(base)
-            try:
-                figures[phase] = run_child(
-                    "--phase",
-                    phase,
-                    "--corpus",
-                    str(corpus),
-                    "--work",
-                    str(work),
-                    "--url",
-                    url,
-                    "--records",
-                    str(args.records),
+        for r in range(args.rounds):
+            copy, ing = phase("copy", corpus, work), phase("ingest", corpus, work)
+            print(f"round {r + 1}")
+            print(f"bound  COPY:   {copy['rate']:>10,.0f} records/s ({copy['seconds']:.1f} s)")
+            print(
+                f"keel   ingest: {ing['rate']:>10,.0f} records/s ({ing['seconds']:.1f} s), "
+                f"{ing['rate'] / copy['rate']:.2f}x the bound (target >= 0.5x); "
+                f"verify {ing['verify_seconds']:.1f} s"
+            )
+            if args.compare_src is not None:
+                old = phase("ingest", corpus, work, src=args.compare_src)
+                print(
+                    f"previous ingest: {old['rate']:>8,.0f} records/s ({old['seconds']:.1f} s), "
+                    f"{old['rate'] / copy['rate']:.2f}x the bound"
                 )
-            finally:
-                _drop(base, url)
-        copy, ing, wr = figures["copy"], figures["ingest"], figures["writers"]
-        print(f"bound  COPY:   {copy['rate']:>10,.0f} records/s ({copy['seconds']:.1f} s)")
-        print(
-            f"keel   ingest: {ing['rate']:>10,.0f} records/s ({ing['seconds']:.1f} s), "
-            f"{ing['rate'] / copy['rate']:.2f}x the bound (target >= 0.5x); "
-            f"verify {ing['verify_seconds']:.1f} s"
-        )
-        print(
-            f"{WRITERS} appenders, batches of {BATCH}: {wr['rate']:>10,.0f} entries/s in all "
-            f"({wr['entries']:,.0f} entries in {wr['seconds']:.1f} s, none lost; "
-            "target >= 10,000/s)"
-        )
+        if not args.no_writers:
+            wr = phase("writers", corpus, work)
+            print(
+                f"{WRITERS} appenders, batches of {BATCH}: {wr['rate']:>10,.0f} entries/s in all "
+                f"({wr['entries']:,.0f} entries in {wr['seconds']:.1f} s, none lost; "
+                "target >= 10,000/s)"
+            )
 
 
 if __name__ == "__main__":

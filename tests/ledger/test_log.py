@@ -8,15 +8,12 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from keel.errors import InputError, NotFoundError, VerificationError
 from keel.ledger import Ledger, open_checkpoint, prepare, verify, verify_bundle
@@ -557,82 +554,3 @@ def test_payloads_are_read_in_order_across_batches_with_none_for_erased_or_unkno
     assert texts[3] is None and texts[-1] is None
     assert texts[0] == b"text 0" and texts[n - 1] == f"text {n - 1}".encode()
     assert all(t == f"text {i}".encode() for i, t in enumerate(texts[:n]) if i != 3)
-
-
-# --- prefetching appends ------------------------------------------------------------------------
-
-
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    picks=st.lists(st.integers(0, 11), min_size=1, max_size=30),
-    stored=st.lists(st.integers(0, 11), max_size=5),
-)
-def test_prefetch_appends_exactly_what_a_plain_append_does(
-    tmp_path_factory: pytest.TempPathFactory, picks: list[int], stored: list[int]
-) -> None:
-    """Across chunk edges, with entries repeated within a chunk, across chunks and already
-    stored, records with parents and verdicts on them: the same results, rows and root."""
-    import keel.ledger.log as log_module
-
-    human = [text_record(f"human {i}", "human") for i in range(4)]
-    ids = [hashlib.sha256(entry_bytes(e)).hexdigest() for e, _ in human]
-    pool = [
-        *human,
-        *(text_record(f"child {i}", "synthetic", parents=[ids[i]]) for i in range(4)),
-        *(verdict(ids[i], "judge", "ai", label="ok") for i in range(4)),
-    ]
-    items = [*human, *(pool[i] for i in picks)]
-    outcomes = []
-    for prefetch in (False, True):
-        folder = tmp_path_factory.mktemp("led")
-        with Ledger.open(folder / "keel.db", key_path=folder / "keel.key") as led:
-            led.init_key("example.com/test")
-            led.append([pool[i] for i in stored if i < 4])
-            old, log_module.CHUNK = log_module.CHUNK, 3
-            try:
-                res = led.append(items, prefetch=prefetch)
-            finally:
-                log_module.CHUNK = old
-            outcomes.append((res, led.root(), counts(led), hash_bytes(led)))
-            assert verify(led.store, led.verifier()).ok
-    assert outcomes[0] == outcomes[1]
-
-
-def test_a_prefetched_append_that_fails_keeps_nothing_and_stops_its_thread(
-    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import keel.ledger.log as log_module
-
-    monkeypatch.setattr(log_module, "CHUNK", 2)
-    pulled: list[int] = []
-
-    def items() -> Iterator[tuple[Any, bytes | None]]:
-        for i in range(100):
-            pulled.append(i)
-            yield text_record(f"r{i}", "human")
-            if i == 6:
-                raise InputError("row 7 is bad")
-
-    with pytest.raises(InputError, match="row 7 is bad"):
-        ledger.append(items(), prefetch=True)
-    assert ledger.size == 0
-    assert counts(ledger)["payloads"] == 0
-    assert not [t for t in threading.enumerate() if t.name == "keel-append"]
-
-    # A failure of the writer stops the reading thread before append returns.
-    v, _ = verdict("e" * 64, "judge", "ai", score=0.5)
-
-    def endless() -> Iterator[tuple[Any, bytes | None]]:
-        yield v, None
-        for i in range(10**9):
-            pulled.append(i)
-            yield text_record(f"s{i}", "human")
-
-    pulled.clear()
-    with pytest.raises(NotFoundError, match="not in the ledger"):
-        ledger.append(endless(), prefetch=True)
-    assert not [t for t in threading.enumerate() if t.name == "keel-append"]
-    assert len(pulled) < 20  # a few chunks ahead at most, not the endless rest
-    assert ledger.size == 0

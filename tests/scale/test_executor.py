@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -15,7 +14,7 @@ from scale_cases import cli_runs, dedup_keepers, ingested, judged, watch_bytes
 
 from keel.errors import ConfigError, InputError
 from keel.ledger import INGEST_FIELDS, Ledger, ingest
-from keel.scale import LocalExecutor, background, chunked, executor_for, resolve
+from keel.scale import LocalExecutor, chunked, executor_for, resolve
 from keel_cli import Cli
 
 T = TypeVar("T")
@@ -165,39 +164,3 @@ def test_commands_take_an_executor(cli: Cli, tmp_path: Path, small_shards: None)
     assert runs[0]["rows"] == 500 and runs[1]["appended"] > 0
     code, _, err = cli("watch", "x.txt", "--executor", "spark")
     assert code == 2 and "unknown executor 'spark'" in err
-
-
-# -- background: a producer thread a few items ahead -----------------------------------------
-
-
-def test_background_yields_every_item_in_order() -> None:
-    assert list(background(iter(range(1000)), ahead=3)) == list(range(1000))
-    assert list(background([])) == []
-
-
-def test_background_raises_the_producers_error_where_it_happened() -> None:
-    def items() -> Iterator[int]:
-        yield from range(5)
-        raise InputError("row 6 is bad")
-
-    got: list[int] = []
-    with pytest.raises(InputError, match="row 6 is bad"):
-        got.extend(background(items()))
-    assert got == [0, 1, 2, 3, 4]
-
-
-def test_closing_background_stops_the_producer_and_waits_for_it() -> None:
-    pulled: list[int] = []
-
-    def endless() -> Iterator[int]:
-        for i in range(10**9):
-            pulled.append(i)
-            yield i
-
-    stream = background(endless(), ahead=2, name="keel-test-producer")
-    assert [next(stream) for _ in range(3)] == [0, 1, 2]
-    stream.close()
-    assert not [t for t in threading.enumerate() if t.name == "keel-test-producer"]
-    assert len(pulled) <= 3 + 2 + 1  # what was taken, what was queued, one in hand
-    with pytest.raises(ConfigError, match="at least 1"):
-        next(background([1], ahead=0))

@@ -549,12 +549,7 @@ def _ingest_rows(
                 report.existing += 1
                 report.existing_ids.append(a.id)
 
-    # Rows are read, built and hashed in a second thread while this one writes (`prefetch`):
-    # on two cores the Python work overlaps SQLite's. Only the writer uses the ledger (the
-    # builder's alias lookups wait for the chunk being written).
-    ledger.append(
-        pending(), allow_unknown_refs=allow_unknown_parents, on_chunk=collect, prefetch=True
-    )
+    ledger.append(pending(), allow_unknown_refs=allow_unknown_parents, on_chunk=collect)
     if progress is not None:
         progress(report.rows, consumed)
     return report

@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, closing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -65,7 +64,6 @@ from keel.records import (
     payload_of,
     references,
 )
-from keel.scale.executor import background, chunked
 
 CHUNK = 8192
 """Entries handled per round trip inside one append transaction."""
@@ -163,73 +161,6 @@ def prepare(entry: Entry, payload: bytes | None = None, alias: str | None = None
     return Pending(entry_bytes(entry), digest, payload, tuple(references(entry)), alias, entry.kind)
 
 
-def _pending(item: Pending | tuple[Entry, bytes | None]) -> Pending:
-    return item if isinstance(item, Pending) else prepare(*item)
-
-
-PayloadRows = tuple[dict[int, tuple[int, bytes, bytes]], list[tuple[int, int, bytes]]]
-"""A chunk's payload rows to store (key, digest, bytes) by key, and the positions, keys and
-digests of its entries that commit to a payload without giving the bytes."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Chunk:
-    """Pending entries with what the writer needs of them, computed once by `_hashed` (in the
-    thread that prefetches, when one does): entry digests, ids and id keys, leaf hashes, and
-    the store rows of the entries and payloads in case every entry is new (the usual case)."""
-
-    items: list[Pending]
-    digests: list[bytes]
-    ids: list[EntryId]
-    keys: list[int]
-    leaves: list[Hash]
-    entry_rows: list[tuple[int, int | None, str, bytes]]
-    payload_rows: PayloadRows
-
-    def rows(self, new: Sequence[int]) -> list[tuple[int, int | None, str, bytes]]:
-        """The store's entry rows (key, payload key, kind, bytes) of the entries at `new`."""
-        rows = self.entry_rows
-        return rows if len(new) == len(rows) else [rows[j] for j in new]
-
-    def payloads(self, new: Sequence[int]) -> PayloadRows:
-        """The payload rows of the entries at `new`."""
-        if len(new) == len(self.items):
-            return self.payload_rows
-        return _payload_rows(self.items, self.entry_rows, new)
-
-
-def _hashed(items: list[Pending]) -> _Chunk:
-    digests = [hashlib.sha256(p.entry).digest() for p in items]
-    keys = [key_of(d) for d in digests]
-    pkeys = [None if p.payload_digest is None else key_of(p.payload_digest) for p in items]
-    rows = [(k, pk, p.kind, p.entry) for k, pk, p in zip(keys, pkeys, items, strict=True)]
-    return _Chunk(
-        items,
-        digests,
-        [EntryId(d.hex()) for d in digests],
-        keys,
-        [leaf_hash(p.entry) for p in items],
-        rows,
-        _payload_rows(items, rows, range(len(items))),
-    )
-
-
-def _payload_rows(
-    items: list[Pending], rows: list[tuple[int, int | None, str, bytes]], new: Iterable[int]
-) -> PayloadRows:
-    payloads: dict[int, tuple[int, bytes, bytes]] = {}
-    missing: list[tuple[int, int, bytes]] = []
-    for j in new:
-        p, k = items[j], rows[j][1]
-        if p.payload_digest is None or k is None:
-            continue
-        if p.payload is None:
-            missing.append((j, k, p.payload_digest))
-        elif k not in payloads:
-            payloads[k] = (k, p.payload_digest, p.payload)
-    return payloads, missing
-
-
 def default_key_path(db: str | Path) -> Path | None:
     """Where the signing key of the ledger at `db` lives unless --key-file says otherwise:
     KEEL_KEY, else beside an SQLite file (keel.key for keel.db); a PostgreSQL ledger has no
@@ -254,9 +185,6 @@ class Ledger:
     def __init__(self, store: Store, key_path: Path | None = None) -> None:
         self.store = store
         self.key_path = key_path
-        self._lock = threading.RLock()
-        """Held while an append writes a chunk, so that a prefetching thread's lookups
-        (`resolve_aliases`) never use the store at the same time."""
 
     @classmethod
     def open(
@@ -367,72 +295,70 @@ class Ledger:
         *,
         allow_unknown_refs: bool = False,
         on_chunk: Callable[[list[Appended]], None] | None = None,
-        prefetch: bool = False,
     ) -> list[Appended]:
         """Append entries in one transaction; entries already logged come back with new=False.
 
         References (a record's parents, a verdict's record, a run's mix) must name entries
         logged earlier (or earlier in this batch) unless `allow_unknown_refs`. With `on_chunk`,
         results are passed chunk by chunk instead of being collected (for huge batches).
-
-        With `prefetch`, `items` is read and hashed in a background thread, two chunks ahead
-        of the writes (`keel.scale.background`): ingest builds the next rows while the store
-        writes the last ones. `items` then runs in that thread: of this ledger it may use
-        `resolve_aliases` only.
         """
         out: list[Appended] = []
         sink = on_chunk or out.extend
         with self.store.write():
             state = _TreeState.load(self.store)
-            chunks = map(_hashed, chunked(map(_pending, items), CHUNK))
-            stream: Generator[_Chunk] = (
-                background(chunks, name="keel-append") if prefetch else (c for c in chunks)
-            )
-            with closing(stream):  # a failed append stops the prefetching thread first
-                for chunk in stream:
-                    with self._lock:
-                        done = self._append_chunk(state, chunk, allow_unknown_refs)
-                    sink(done)
+            chunk: list[Pending] = []
+            for item in items:
+                chunk.append(item if isinstance(item, Pending) else prepare(*item))
+                if len(chunk) == CHUNK:
+                    sink(self._append_chunk(state, chunk, allow_unknown_refs))
+                    chunk = []
+            if chunk:
+                sink(self._append_chunk(state, chunk, allow_unknown_refs))
         return out
 
     def _append_chunk(
-        self, state: _TreeState, chunk: _Chunk, allow_unknown_refs: bool
+        self, state: _TreeState, items: list[Pending], allow_unknown_refs: bool
     ) -> list[Appended]:
         store = self.store
+        digests = [hashlib.sha256(p.entry).digest() for p in items]
+        keys = [key_of(d) for d in digests]
         # Optimistic: most entries are new, so insert first and look up only on a conflict.
-        results, new = self._classify(state, chunk, {})
-        if new and not store.insert_entries(state.size, chunk.rows(new)):
-            existing = store.entries_by_key(chunk.keys)
-            results, new = self._classify(state, chunk, existing)
-            if new and not store.insert_entries(state.size, chunk.rows(new)):
+        results, rows, new_items, batch = self._classify(state, items, digests, keys, {})
+        if rows and not store.insert_entries(state.size, rows):
+            existing = store.entries_by_key(keys)
+            results, rows, new_items, batch = self._classify(state, items, digests, keys, existing)
+            if rows and not store.insert_entries(state.size, rows):
                 raise VerificationError(
                     "the entries index changed under a write: run `keel ledger verify`"
                 )
-        if not new:
+        if not rows:
             return results
-        new_items = list(enumerate((chunk.items[j] for j in new), state.size))
-        self._write_payloads(chunk, new, state.size)
-        self._write_refs(new_items, chunk, new, allow_unknown_refs)
+        self._write_payloads(new_items)
+        self._write_refs(new_items, batch, allow_unknown_refs)
         self._write_aliases(new_items)
-        state.extend(store, [chunk.leaves[j] for j in new])
+        state.extend(store, [leaf_hash(r[3]) for r in rows])
         return results
 
     @staticmethod
     def _classify(
-        state: _TreeState, chunk: _Chunk, existing: dict[int, EntryRow]
-    ) -> tuple[list[Appended], Sequence[int]]:
-        """The outcome of each entry of a chunk (already stored, repeated within it, or new
-        with its index), and the positions of the new ones in the chunk."""
-        start = state.size
-        if not existing and len(set(chunk.keys)) == len(chunk.keys):  # the usual case
-            ids = chunk.ids
-            return [Appended(ids[j], start + j, True) for j in range(len(ids))], range(len(ids))
+        state: _TreeState,
+        items: list[Pending],
+        digests: list[bytes],
+        keys: list[int],
+        existing: dict[int, EntryRow],
+    ) -> tuple[
+        list[Appended],
+        list[tuple[int, int | None, str, bytes]],
+        list[tuple[int, Pending]],
+        dict[int, tuple[bytes, int]],
+    ]:
+        """Split a chunk into entries already stored, repeated within it, and new (with indexes)."""
         results: list[Appended] = []
-        new: list[int] = []
+        rows: list[tuple[int, int | None, str, bytes]] = []
+        new_items: list[tuple[int, Pending]] = []
         batch: dict[int, tuple[bytes, int]] = {}
-        for j, (eid, digest, key) in enumerate(
-            zip(chunk.ids, chunk.digests, chunk.keys, strict=True)
-        ):
+        for item, digest, key in zip(items, digests, keys, strict=True):
+            eid = EntryId(digest.hex())
             row = existing.get(key)
             if row is not None:
                 _check_same(row.entry, digest, key)
@@ -444,14 +370,25 @@ class Ledger:
                     raise _collision(key)
                 results.append(Appended(eid, seen[1], False))
                 continue
-            idx = start + len(new)
+            idx = state.size + len(rows)
             batch[key] = (digest, idx)
-            new.append(j)
+            pkey = key_of(item.payload_digest) if item.payload_digest is not None else None
+            rows.append((key, pkey, item.kind, item.entry))
+            new_items.append((idx, item))
             results.append(Appended(eid, idx, True))
-        return results, new
+        return results, rows, new_items, batch
 
-    def _write_payloads(self, chunk: _Chunk, new: Sequence[int], start: int) -> None:
-        rows, missing = chunk.payloads(new)
+    def _write_payloads(self, new_items: list[tuple[int, Pending]]) -> None:
+        rows: dict[int, tuple[int, bytes, bytes]] = {}
+        missing: list[tuple[int, int, bytes]] = []
+        for idx, p in new_items:
+            if p.payload_digest is None:
+                continue
+            k = key_of(p.payload_digest)
+            if p.payload is None:
+                missing.append((idx, k, p.payload_digest))
+            elif k not in rows:
+                rows[k] = (k, p.payload_digest, p.payload)
         inserted = self.store.insert_payloads(list(rows.values()))
         if inserted < len(rows):
             stored = self.store.payloads_by_key(list(rows))
@@ -460,23 +397,22 @@ class Ledger:
                     raise _collision(k)
         if missing:
             stored = self.store.payloads_by_key([k for _, k, _ in missing])
-            for j, k, digest in missing:
+            for idx, k, digest in missing:
                 row = stored.get(k)
                 if row is None or row.digest != digest:
                     raise InputError(
-                        f"entry {start + list(new).index(j)} commits to payload {digest.hex()} "
-                        "but no bytes were given and the ledger does not hold them"
+                        f"entry {idx} commits to payload {digest.hex()} but no bytes were given "
+                        "and the ledger does not hold them"
                     )
 
     def _write_refs(
         self,
         new_items: list[tuple[int, Pending]],
-        chunk: _Chunk,
-        new: Sequence[int],
+        batch: dict[int, tuple[bytes, int]],
         allow_unknown: bool,
     ) -> None:
         wanted = {r for _, p in new_items if p.ref_indexes is None for r in p.refs}
-        resolved = self._resolve_refs(wanted, chunk, new, new_items[0][0]) if wanted else {}
+        resolved = self._resolve_refs(wanted, batch) if wanted else {}
         rows = []
         for idx, p in new_items:
             known = p.ref_indexes
@@ -493,23 +429,25 @@ class Ledger:
                 rows.append((target, idx))
         self.store.insert_refs(rows)
 
-    def _resolve_refs(
-        self, refs: set[str], chunk: _Chunk, new: Sequence[int], start: int
-    ) -> dict[str, int]:
-        """The leaf indexes of the entries `refs` name: new in this chunk, or stored."""
-        batch = {chunk.digests[j].hex(): start + n for n, j in enumerate(new)}
-        out = {r: batch[r] for r in refs if r in batch}
-        by_key = {key_of(bytes.fromhex(r)): r for r in refs if r not in out}
+    def _resolve_refs(self, refs: set[str], batch: dict[int, tuple[bytes, int]]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        by_key: dict[int, str] = {}
+        for r in refs:
+            digest = bytes.fromhex(r)
+            k = key_of(digest)
+            hit = batch.get(k)
+            if hit is not None and hit[0] == digest:
+                out[r] = hit[1]
+            else:
+                by_key[k] = r
         for k, row in self.store.entries_by_key(list(by_key)).items():
             if hashlib.sha256(row.entry).hexdigest() == by_key[k]:
                 out[by_key[k]] = row.idx
         return out
 
     def resolve_aliases(self, names: Sequence[str]) -> dict[str, str]:
-        """The entry ids of the entries with these external ids (those that exist); safe to
-        call from the thread that feeds `append(..., prefetch=True)`."""
-        with self._lock:
-            return {n: self.at(i).id for n, i in self.store.aliases(list(names)).items()}
+        """The entry ids of the entries with these external ids (those that exist)."""
+        return {n: self.at(i).id for n, i in self.store.aliases(list(names)).items()}
 
     def _write_aliases(self, new_items: list[tuple[int, Pending]]) -> None:
         rows = [(p.alias, idx) for idx, p in new_items if p.alias is not None]

@@ -22,7 +22,6 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -326,13 +325,10 @@ class SQLiteStore:
     ) -> bool:
         self._db.execute("SAVEPOINT keel_entries")
         before = self._db.total_changes
-        keys, payloads, kinds, entries = zip(*rows, strict=True) if rows else ((), (), (), ())
-        self._db.execute(
-            "INSERT INTO entries(idx, key, payload, kind, entry) "
-            "SELECT ?1 + r.key, r.value ->> 0, r.value ->> 1, r.value ->> 2, "
-            "substr(?3, (r.value ->> 3) + 1, r.value ->> 4) "
-            "FROM json_each(?2) AS r WHERE true ON CONFLICT(key) DO NOTHING",
-            (start, *_packed(entries, keys, payloads, kinds)),
+        self._db.executemany(
+            "INSERT INTO entries(idx, key, payload, kind, entry) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(key) DO NOTHING",
+            [(start + i, k, p, t, e) for i, (k, p, t, e) in enumerate(rows)],
         )
         inserted = self._db.total_changes - before == len(rows)
         if not inserted:
@@ -401,12 +397,7 @@ class SQLiteStore:
 
     # -- references ------------------------------------------------------------------------
     def insert_refs(self, rows: Sequence[tuple[int, int]]) -> None:
-        if rows:
-            self._db.execute(
-                "INSERT INTO refs(target, source) SELECT r.value ->> 0, r.value ->> 1 "
-                "FROM json_each(?) AS r",
-                (orjson.dumps(rows).decode(),),
-            )
+        self._db.executemany("INSERT INTO refs(target, source) VALUES (?, ?)", rows)
 
     def refs_to(self, target: int, since: int = 0) -> list[int]:
         cur = self._db.execute(
@@ -479,18 +470,10 @@ class SQLiteStore:
 
     # -- payloads --------------------------------------------------------------------------
     def insert_payloads(self, rows: Sequence[tuple[int, bytes, bytes]]) -> int:
-        if not rows:
-            return 0
         before = self._db.total_changes
-        keys, digests, data = zip(*rows, strict=True)
-        if any(len(d) != _HASH_SIZE for d in digests):
-            raise InputError(f"a payload digest must be {_HASH_SIZE} bytes")
-        self._db.execute(
-            "INSERT INTO payloads(key, digest, data) "
-            "SELECT r.value ->> 0, substr(?3, 32 * r.key + 1, 32), "
-            "coalesce(substr(?2, (r.value ->> 1) + 1, r.value ->> 2), x'') "
-            "FROM json_each(?1) AS r WHERE true ON CONFLICT(key) DO NOTHING",
-            (*_packed(data, keys), b"".join(digests)),
+        self._db.executemany(
+            "INSERT INTO payloads(key, digest, data) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING",
+            rows,
         )
         return self._db.total_changes - before
 
@@ -553,21 +536,6 @@ class SQLiteStore:
 
 
 # -- the connection: every SQLite error becomes a keel error ---------------------------------
-def _packed(blobs: Sequence[bytes], *columns: Sequence[object]) -> tuple[str, bytes]:
-    """Rows for one `INSERT … SELECT … FROM json_each(?)`: a JSON array whose row i is
-    [columns[0][i], …, offset, length] of blob i, and the blobs concatenated (JSON text
-    cannot hold bytes; `substr` cuts them out again).
-
-    One statement per batch rather than `executemany`: SQLite then runs the whole batch in
-    one step without Python's GIL, so a thread building the next batch (`Ledger.append` with
-    `prefetch`) runs meanwhile, and no Python runs per row here.
-    """
-    lengths = list(map(len, blobs))
-    # The offsets run one past the last blob (their total): zip stops at the last row.
-    rows = list(zip(*columns, accumulate(lengths, initial=0), lengths, strict=False))
-    return orjson.dumps(rows).decode(), b"".join(blobs)
-
-
 @contextmanager
 def _keel_errors(path: Path) -> Iterator[None]:
     try:

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from keel.scale.executor import (
         Executor,
         LocalExecutor,
-        background,
         check_spec,
         chunked,
         executor_for,
@@ -30,7 +29,6 @@ lazy(
         "executor": (
             "Executor",
             "LocalExecutor",
-            "background",
             "check_spec",
             "chunked",
             "executor_for",
@@ -44,7 +42,6 @@ __all__ = [
     "Executor",
     "LocalExecutor",
     "RayExecutor",
-    "background",
     "check_spec",
     "chunked",
     "executor_for",

@@ -7,12 +7,10 @@ and keep a bounded number of items in flight, so memory stays bounded on any inp
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from types import TracebackType
-from typing import Protocol, Self, TypeVar, cast
+from typing import Protocol, Self, TypeVar
 
 from keel.errors import ConfigError
 
@@ -101,61 +99,6 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
-
-
-_POLL_S = 0.05
-"""How often a blocked background producer looks whether its consumer has stopped."""
-
-
-def background(
-    items: Iterable[T], *, ahead: int = 2, name: str = "keel-background"
-) -> Generator[T]:
-    """The items of `items`, produced in a background thread up to `ahead` items in advance.
-
-    For a producer that needs Python (reading and building rows) feeding a consumer that
-    mostly runs outside it (SQLite storing a batch in one statement releases the GIL): on two
-    cores the two overlap. What `items` raises is raised here, in order; when the consumer
-    stops early (an error, or closing this generator) the thread is stopped and waited for,
-    so `items` never runs after this generator is done.
-    """
-    if ahead < 1:
-        raise ConfigError(f"a background producer runs at least 1 item ahead, got {ahead}")
-    ready: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=ahead)
-    stop = threading.Event()
-
-    def put(message: tuple[bool, object]) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(message, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        end: tuple[bool, object] = (False, None)
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            end = (False, exc)
-        put(end)
-
-    thread = threading.Thread(target=produce, name=name, daemon=True)
-    thread.start()
-    try:
-        while True:
-            more, value = ready.get()
-            if more:
-                yield cast(T, value)
-            elif value is None:
-                return
-            else:
-                raise cast(BaseException, value)
-    finally:
-        stop.set()
-        thread.join()
 
 
 def slices(items: Sequence[T], size: int) -> list[Sequence[T]]:
