@@ -11,12 +11,21 @@ schema's indexes once: the fastest SQLite can store what keel stores, with no Py
 The verify floor reads every entry and payload row of keel's ledger in storage order, hashes
 each with SHA-256 and rebuilds the tree from the leaf hashes, parsing nothing; it runs beside
 each verify (`--verify-repeats N` alternates them N times).
+
+    python benchmarks/bench_ledger.py --records 100000 --ledger-dir /tmp/led100k \
+        --verify-repeats 5 --compare-src /tmp/base/src
+
+`--ledger-dir` keeps the ledger in that folder (built there once, with its corpus, if absent)
+and runs only the verify rounds on it, so a change to verify is measured without a new
+ingest; `--compare-src` adds, to each round, a verify with that source tree first on the
+import path (a previous version of keel).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sqlite3
@@ -169,17 +178,54 @@ def phase_verify(work: Path) -> dict[str, float]:
     return {"seconds": dt, "entries": report.size}
 
 
-def run_child(script: str, *args: str) -> dict[str, float]:
-    """Run `script` with `args` in a fresh interpreter (its own peak memory); the figures it
-    prints as JSON on its last line."""
+def run_child(script: str, *args: str, src: Path | None = None) -> dict[str, float]:
+    """Run `script` with `args` in a fresh interpreter (its own peak memory), with `src` first
+    on its import path if given; the figures it prints as JSON on its last line."""
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), *sys.path[1:]])}
     out = subprocess.run(
-        [sys.executable, script, *args], check=True, capture_output=True, text=True
+        [sys.executable, script, *args], check=True, capture_output=True, text=True, env=env
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def run_phase(name: str, corpus: Path, work: Path) -> dict[str, float]:
-    return run_child(__file__, "--phase", name, "--corpus", str(corpus), "--work", str(work))
+def run_phase(name: str, corpus: Path, work: Path, src: Path | None = None) -> dict[str, float]:
+    return run_child(
+        __file__, "--phase", name, "--corpus", str(corpus), "--work", str(work), src=src
+    )
+
+
+def verify_rounds(corpus: Path, work: Path, repeats: int, compare: Path | None) -> None:
+    """Verify and its floor (and verify from `compare`, if given), alternated `repeats` times;
+    the medians when more than one."""
+    floors, verifies, ratios, others = [], [], [], []
+    for _ in range(repeats):
+        vf = run_phase("verify_floor", corpus, work)
+        ver = run_phase("verify", corpus, work)
+        floors.append(vf["seconds"])
+        verifies.append(ver["seconds"])
+        ratios.append(ver["seconds"] / vf["seconds"])
+        print(
+            f"verify: {ver['seconds']:.1f} s for {ver['entries']:,} entries, "
+            f"max RSS {ver['max_rss_mb']:.0f} MB" + f"; floor {vf['seconds']:.1f} s "
+            f"(read {vf['entries']:,} entries + {vf['payloads']:,} payloads in order, "
+            f"SHA-256 each, tree rebuilt); {ratios[-1]:.2f}x the floor"
+        )
+        if compare is not None:
+            old = run_phase("verify", corpus, work, src=compare)
+            others.append(old["seconds"])
+            print(
+                f"verify from {compare}: {old['seconds']:.1f} s, max RSS "
+                f"{old['max_rss_mb']:.0f} MB; {old['seconds'] / vf['seconds']:.2f}x the floor"
+            )
+    if repeats > 1:
+        print(
+            f"verify medians: {statistics.median(verifies):.1f} s, floor "
+            f"{statistics.median(floors):.1f} s, ratio {statistics.median(ratios):.2f}x "
+            "(goal <= 3x)"
+            + (f"; from {compare}: {statistics.median(others):.1f} s" if others else "")
+        )
 
 
 def main() -> None:
@@ -191,6 +237,14 @@ def main() -> None:
     )
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--work", type=Path)
+    ap.add_argument(
+        "--ledger-dir",
+        type=Path,
+        help="keep the ledger here (built once if absent) and run only the verify rounds",
+    )
+    ap.add_argument(
+        "--compare-src", type=Path, help="also verify with this source tree (a previous keel)"
+    )
     args = ap.parse_args()
     if args.phase:
         fn = {"floor": phase_floor, "storage": phase_storage, "ingest": phase_ingest}.get(
@@ -207,6 +261,16 @@ def main() -> None:
         )
         result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
+        return
+    if args.ledger_dir is not None:
+        work = args.ledger_dir
+        corpus = work / "corpus.jsonl"
+        if not (work / "keel.db").exists():
+            work.mkdir(parents=True, exist_ok=True)
+            make_corpus(corpus, args.records)
+            ing = run_phase("ingest", corpus, work)
+            print(f"built {work / 'keel.db'}: {ing['appended']:,.0f} entries")
+        verify_rounds(corpus, work, args.verify_repeats, args.compare_src)
         return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -231,25 +295,7 @@ def main() -> None:
         )
         pr = run_phase("prove", corpus, work)
         print(f"prove:  median {pr['median_ms']:.3f} ms, p99 {pr['p99_ms']:.3f} ms")
-        floors, verifies, ratios = [], [], []
-        for _ in range(args.verify_repeats):
-            vf = run_phase("verify_floor", corpus, work)
-            ver = run_phase("verify", corpus, work)
-            floors.append(vf["seconds"])
-            verifies.append(ver["seconds"])
-            ratios.append(ver["seconds"] / vf["seconds"])
-            print(
-                f"verify: {ver['seconds']:.1f} s for {ver['entries']:,} entries, "
-                f"max RSS {ver['max_rss_mb']:.0f} MB; floor {vf['seconds']:.1f} s "
-                f"(read {vf['entries']:,} entries + {vf['payloads']:,} payloads in order, "
-                f"SHA-256 each, tree rebuilt); {ratios[-1]:.2f}x the floor"
-            )
-        if args.verify_repeats > 1:
-            print(
-                f"verify medians: {statistics.median(verifies):.1f} s, floor "
-                f"{statistics.median(floors):.1f} s, ratio {statistics.median(ratios):.2f}x "
-                "(goal <= 3x)"
-            )
+        verify_rounds(corpus, work, args.verify_repeats, args.compare_src)
 
 
 if __name__ == "__main__":

@@ -1062,6 +1062,49 @@ def entry_from_json(obj: JSON) -> Entry:
         raise InputError(f"malformed {obj.get('kind')} entry: {exc!r}") from exc
 
 
+# The plainest record entries (`plain_record`), as RFC 8785 writes them: keys in order, no
+# space, strings of printable ASCII other than `"` and `\` (their JSON text is the string
+# itself), integers of at most 15 digits (exact in a double, and never read back as a float).
+_PLAIN_STR = rb'"[ !#-\[\]-~]*"'
+_PLAIN_INT = rb"(?:0|-?[1-9][0-9]{0,14})"
+_PLAIN_ID = rb'"[0-9a-f]{64}"'
+_PLAIN_TAG = _PLAIN_STR + rb":(?:" + _PLAIN_STR + rb"|" + _PLAIN_INT + rb"|true|false|null)"
+_PLAIN_RECORD = re.compile(
+    rb'\{(?:"author":' + _PLAIN_STR + rb",)?"
+    rb'(?:"generation":' + _PLAIN_INT + rb",)?"
+    rb'"kind":"record","origin":"(?:' + "|".join(ORIGINS).encode() + rb')",'
+    rb'(?:"parents":\[(?P<parents>' + _PLAIN_ID + rb"(?:," + _PLAIN_ID + rb")*)\],)?"
+    rb'"payload":\{"sha256":"(?P<sha256>[0-9a-f]{64})","size":'
+    + _PLAIN_INT
+    + rb',"type":"(?:'
+    + "|".join(get_args(PayloadType)).encode()
+    + rb')"\},'
+    rb'(?:"tags":(?P<tags>\{(?:' + _PLAIN_TAG + rb"(?:," + _PLAIN_TAG + rb")*)?\}),)?"
+    rb'"v":' + str(ENTRY_VERSION).encode() + rb"\}"
+)
+
+
+def plain_record(data: bytes) -> tuple[Digest, list[EntryId]] | None:
+    """The payload digest and parents of a record entry in its plainest form, or None.
+
+    The plainest form is what ingest logs for most rows: a record with an author, generation,
+    parents and tags of plain strings and small integers (no producer, no floats, ASCII only),
+    byte for byte in RFC 8785 form. Bytes that match are a valid entry in canonical form:
+    `parse_entry` gives the Record these fields come from, and `canonical` of their JSON gives
+    the bytes back. None says nothing: parse the bytes to know (`parse_entry`, `canonical`).
+    A reader of many entries (`keel ledger verify`) uses it to skip building the value.
+    """
+    m = _PLAIN_RECORD.fullmatch(data)
+    if m is None:
+        return None
+    tags = m["tags"]
+    if tags is not None and dumps_sorted(orjson.loads(tags)) != tags:
+        return None  # keys out of order or repeated
+    parents = m["parents"]
+    ids = [] if parents is None else parents[1:-1].decode().split('","')
+    return Digest(m["sha256"].decode()), cast(list[EntryId], ids)
+
+
 def _payload(obj: dict[str, JSON]) -> PayloadRef:
     return PayloadRef(
         Digest(str(obj["sha256"])), int(cast(int, obj["size"])), cast(PayloadType, obj["type"])

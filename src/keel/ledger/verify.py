@@ -16,15 +16,23 @@ ids (aliases) are the one thing stored that the log does not cover: they are a u
 for entries, unauthenticated, and said to be so wherever they are shown.
 Everything is read in one snapshot, so a writer appending or redacting meanwhile is never
 mistaken for tampering.
+
+The entries are read and checked batch by batch, in log order. A record in its plainest form
+(`keel.records.plain_record`, most of what ingest logs) is checked from its bytes without
+building its value; every other entry is parsed into its value and checked as such.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import Callable, Iterator
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from itertools import islice
+from typing import Literal, TypeVar
 
 import orjson
 
@@ -32,6 +40,7 @@ from keel.errors import InputError, KeelError, VerificationError
 from keel.ledger.checkpoint import Checkpoint, open_checkpoint
 from keel.ledger.merkle import (
     EMPTY_ROOT,
+    HASH_SIZE,
     Hash,
     append_hashes,
     consistency_proof,
@@ -50,7 +59,6 @@ from keel.records import (
     MAX_DEPTH,
     Anchor,
     AnchorKey,
-    Entry,
     EntryId,
     Record,
     Redaction,
@@ -59,15 +67,20 @@ from keel.records import (
     entry_from_json,
     loads,
     payload_of,
+    plain_record,
     references,
 )
 
 Where = Literal["entry", "index", "payload", "tree", "checkpoint", "key"]
 _CHUNK = 16384
+_COUNT_MIN = 4 * _CHUNK  # the payloads from which counting them beats searching them
+_MISSING = "entry is missing (deleted from the log)"
 # A number with a fraction or an exponent, or of 16 digits or more (`records.loads` reads
 # those as floats), where canonical JSON puts numbers: after `:`, `,` or `[` (or first, which
 # `_entry_json` checks apart: an alternation with `^` triples the search's time).
 _FLOAT_OR_LONG = re.compile(rb"[:,\[]-?\d(?:\d*[.eE]|\d{15})")
+_log = logging.getLogger("keel.ledger")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,107 +155,32 @@ def _verify(
     # -- entries, their indexes and the tree, streamed ------------------------------------
     stored = store.iter_hashes()
     refs = _RefCheck(store, problem)
-    reviews = Reviews()
-    bindings: set[str] = set()
     anchors: list[tuple[int, Anchor]] = []
     size, count, front = 0, 0, list[Hash]()
     tree_ok = True
     if 0 in wanted_sizes:
         roots[0] = EMPTY_ROOT
-    for batch in _batches(store, _CHUNK):
-        leaves: list[Hash] = []
-        committed: list[tuple[int, str, int]] = []
-        parsed: list[tuple[EntryRow, Entry, str]] = []
-        for row in batch:
-            if row.idx != size + len(leaves):
-                problem("entry", str(size + len(leaves)), "entry is missing (deleted from the log)")
-                return _finish(report, store, size, roots, checkpoints, verifier, problem, False)
-            leaves.append(leaf_hash(row.entry))
-            try:
-                obj, plain = _entry_json(row.entry)
-                value = entry_from_json(obj)
-                if not (plain and dumps_sorted(obj) == row.entry) and canonical(obj) != row.entry:
-                    problem("entry", str(row.idx), "entry bytes are not canonical JSON (RFC 8785)")
-            except KeelError as exc:
-                problem("entry", str(row.idx), f"entry is not a valid keel entry: {exc}")
-                continue
-            sha = hashlib.sha256(row.entry).digest()
-            sha_hex = sha.hex()
-            if key_of(sha) != row.key:
-                problem("entry", str(row.idx), "entry bytes do not match their stored id")
-            if not isinstance(value, Record):
-                try:
-                    reviews.check(EntryId(sha_hex), value)
-                except InputError as exc:
-                    problem("entry", str(row.idx), str(exc))
-            if isinstance(value, AnchorKey):
-                from keel.ledger.anchor import check_anchor_key  # few logs hold anchors
-
-                try:
-                    check_anchor_key(value, verifier)
-                except VerificationError as exc:
-                    problem("entry", str(row.idx), str(exc))
-                bindings.add(sha_hex)
-            elif isinstance(value, Anchor):
-                if value.binding not in bindings:
-                    problem(
-                        "entry",
-                        str(row.idx),
-                        f"anchor names {value.binding} as its key binding: no anchor-key entry "
-                        "logged before it",
-                    )
-                if value.size > row.idx:
-                    problem("entry", str(row.idx), f"anchors size {value.size}, beyond the log")
-                else:
-                    anchors.append((row.idx, value))
-            ref = payload_of(value)
-            payload_key = None if ref is None else key_of(bytes.fromhex(ref.sha256))
-            if row.kind != value.kind:
-                problem("index", str(row.idx), f"indexed as a {row.kind} but is a {value.kind}")
-            if row.payload_key != payload_key:
-                problem("index", str(row.idx), "indexed under another payload than it commits to")
-            if ref is not None and payload_key is not None:
-                committed.append((row.idx, ref.sha256, payload_key))
-            if isinstance(value, Redaction):
-                redactions.setdefault(value.digest, row.idx)
-            parsed.append((row, value, sha_hex))
-        refs.check(parsed)
-        stored_digests = store.payload_digests([k for _, _, k in committed])
-        for idx, digest, k in committed:
-            got = stored_digests.get(k)
-            if got is None or got.hex() != digest:
-                problem("payload", digest, f"payload committed by entry {idx} is missing")
-        # fold leaves in, stopping at every checkpointed size to record its root
-        pos = 0
-        while pos < len(leaves):
-            stop = len(leaves)
-            for s in wanted_sizes:
-                if size < s <= size + len(leaves) - pos:
-                    stop = pos + (s - size)
-                    break
-            part = leaves[pos:stop]
-            new, front = append_hashes(size, front, part)
-            leaf_at = {stored_hash_index(0, size + i) - count: size + i for i in range(len(part))}
-            for j, h in enumerate(new):
-                got = next(stored, None)
-                if tree_ok and got != h:
-                    tree_ok = False
-                    if j in leaf_at:
-                        problem(
-                            "entry",
-                            str(leaf_at[j]),
-                            "entry does not hash to its stored leaf: the entry bytes (or the "
-                            "stored tree) changed after logging",
-                        )
-                    else:
-                        problem(
-                            "tree", str(count + j), "stored tree hash does not match the entries"
-                        )
-            size += len(part)
-            count += len(new)
-            pos = stop
-            if size in wanted_sizes:
-                roots[size] = _root(front)
+    found = _Found()
+    checks = _EntryCheck(verifier, wanted_sizes)
+    for checked in map(checks.check, _tasks(store)):
+        for p in checked.problems:
+            problem(*p)
+        if not checked.folded:  # the entries before a gap: the pass stops there
+            problem("entry", str(size + checked.size), _MISSING)
+            return _finish(report, store, size, roots, checkpoints, verifier, problem, False)
+        for digest, idx in checked.redactions:
+            redactions.setdefault(digest, idx)
+        anchors += checked.anchors
+        refs.check(checked.refs, checked.ids)
+        found.add(checked, _check_committed(store, checked, problem))
+        got = list(islice(stored, len(checked.tree) // HASH_SIZE))
+        if tree_ok and not _same(got, checked.tree):
+            tree_ok = False
+            _tree_problem(size, count, checked.tree, got, problem)
+        size += checked.size
+        count += len(checked.tree) // HASH_SIZE
+        roots.update(checked.roots)
+        front = checked.front
         report.entries = size
         if progress is not None:
             progress(size)
@@ -261,23 +199,393 @@ def _verify(
     report.root = _root(front).hex() if size else EMPTY_ROOT.hex()
 
     # -- payloads --------------------------------------------------------------------------
-    for prow in store.iter_payloads():
-        digest = prow.digest.hex()
-        report.payloads += 1
-        erased_by = redactions.get(digest)
-        if prow.data is None:
-            if erased_by is not None:
-                report.redacted.append(digest)
-            else:
-                problem("payload", digest, "payload bytes are gone but no redaction entry says why")
-        elif erased_by is not None:
-            problem("payload", digest, f"payload was redacted (entry {erased_by}) but is back")
-        elif hashlib.sha256(prow.data).hexdigest() != digest:
-            problem("payload", digest, "payload bytes do not match their digest (changed)")
-    for digest_bytes in store.uncommitted_payloads():
+    _check_payloads(store, redactions, report, problem)
+    uncommitted = [] if found.every_payload(report.payloads) else store.uncommitted_payloads()
+    for digest_bytes in uncommitted:
         problem("payload", digest_bytes.hex(), "payload is stored but no entry commits to it")
 
     return _finish(report, store, size, roots, checkpoints, verifier, problem, tree_ok)
+
+
+# -- the entry pass --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """A batch of entries to check: their stored columns."""
+
+    start: int
+    """The index of the first entry."""
+    keys: list[int]
+    """The stored id keys."""
+    entries: list[bytes]
+    """The entry bytes."""
+    payload_keys: list[int | None]
+    """The stored payload keys."""
+    kinds: list[str]
+    """The stored kinds."""
+    fold: bool
+    """Whether to fold the entries into the tree (not the entries before a gap)."""
+
+
+def _tasks(store: Store) -> Iterator[_Task]:
+    """The log's entries in batches, up to the first one missing (a gap in the indexes)."""
+    start = 0
+    rows = store.iter_entries()
+    while batch := list(islice(rows, _CHUNK)):
+        gap = _gap(batch, start)
+        if gap is not None:
+            batch = batch[:gap]
+        yield _Task(
+            start,
+            [r.key for r in batch],
+            [r.entry for r in batch],
+            [r.payload_key for r in batch],
+            [r.kind for r in batch],
+            gap is None,
+        )
+        if gap is not None:
+            return
+        start += len(batch)
+
+
+def _gap(batch: list[EntryRow], start: int) -> int | None:
+    """The position in `batch` of the first entry whose leaf index is not the next one after
+    `start` (an entry is missing before it), or None."""
+    if [r.idx for r in batch] == list(range(start, start + len(batch))):
+        return None
+    return next(i for i, row in enumerate(batch) if row.idx != start + i)
+
+
+@dataclass(slots=True)
+class _Checked:
+    """What the checks of one batch of entries found, and what the rest of the pass needs."""
+
+    size: int
+    """How many entries were checked ..."""
+    folded: bool
+    """... whether they were folded into the tree ..."""
+    start: int
+    """... and the index of the first."""
+    problems: list[tuple[Where, str, str]] = field(default_factory=list)
+    tree: bytes = b""
+    """The tree hashes these entries add to the stored ones, concatenated, in stored order."""
+    roots: dict[int, Hash] = field(default_factory=dict)
+    """The tree's root at each checkpointed size these entries reach."""
+    front: list[Hash] = field(default_factory=list)
+    """The tree's frontier after these entries."""
+    committed: list[int] = field(default_factory=list)
+    """The index of each entry that commits to a payload (empty if each does, see
+    `committers`), ..."""
+    digests: list[bytes | None] = field(default_factory=list)
+    """... the payload's digest (None where it is not lower-case hex, see `odd`) ..."""
+    payload_keys: list[int] = field(default_factory=list)
+    """... and its key."""
+    each_commits: bool = False
+    odd: dict[int, str] = field(default_factory=dict)
+    """The digests (by their place in `digests`) that are not lower-case hex, as logged."""
+    misindexed: bool = False
+    """Whether an entry is indexed under another payload than it commits to."""
+    refs: list[tuple[int, list[EntryId]]] = field(default_factory=list)
+    """(entry index, the ids it refers to) of each entry that refers to others."""
+    ids: dict[str, int] = field(default_factory=dict)
+    """The valid entries of the batch by id (hex), if `refs` is not empty."""
+    redactions: list[tuple[str, int]] = field(default_factory=list)
+    anchors: list[tuple[int, Anchor]] = field(default_factory=list)
+
+    @property
+    def committers(self) -> Sequence[int]:
+        """The index of each entry that commits to a payload."""
+        return range(self.start, self.start + self.size) if self.each_commits else self.committed
+
+
+class _EntryCheck:
+    """The checks of each entry on its own and against those before it, and the tree fold.
+
+    An entry must parse and be canonical, and its stored id key, kind and payload key must be
+    its bytes'; review entries are checked against those before them (`Reviews`), anchor-key
+    entries against the log key, anchors against the bindings before them. The leaves are
+    folded into the tree, with its root at each checkpointed size.
+    """
+
+    def __init__(self, verifier: Verifier, wanted_sizes: list[int]) -> None:
+        self.verifier = verifier
+        self.wanted_sizes = wanted_sizes
+        self.reviews = Reviews()
+        self.bindings: set[str] = set()
+        self.size = 0
+        self.front: list[Hash] = []
+
+    def check(self, task: _Task) -> _Checked:
+        """Check one batch; see `_Task`."""
+        start, keys, payload_keys = task.start, task.keys, task.payload_keys
+        entries, kinds = task.entries, task.kinds
+        out = _Checked(len(entries), task.fold, start)
+        problems = out.problems
+        ids = [hashlib.sha256(e).digest() for e in entries]
+        valid: list[int] = []
+        for i, plain in enumerate(map(plain_record, entries)):
+            idx = start + i
+            if plain is None:
+                if self._parsed(idx, entries[i], keys[i], payload_keys[i], kinds[i], ids[i], out):
+                    valid.append(i)
+                continue
+            digest, parents = plain
+            if int.from_bytes(ids[i][:8], "big", signed=True) != keys[i]:
+                problems.append(("entry", str(idx), "entry bytes do not match their stored id"))
+            if kinds[i] != "record":
+                problems.append(("index", str(idx), f"indexed as a {kinds[i]} but is a record"))
+            raw = bytes.fromhex(digest)
+            payload_key = int.from_bytes(raw[:8], "big", signed=True)
+            if payload_keys[i] != payload_key:
+                problems.append(
+                    ("index", str(idx), "indexed under another payload than it commits to")
+                )
+                out.misindexed = True
+            out.committed.append(idx)
+            out.digests.append(raw)
+            out.payload_keys.append(payload_key)
+            if parents:
+                out.refs.append((idx, parents))
+            valid.append(i)
+        if out.refs:
+            out.ids = {ids[i].hex(): start + i for i in valid}
+        if len(out.committed) == len(entries):  # each entry does, in order
+            out.committed, out.each_commits = [], True
+        if task.fold:
+            out.tree, out.roots = self._fold(list(map(leaf_hash, entries)))
+            out.front = list(self.front)
+        return out
+
+    def _parsed(
+        self,
+        idx: int,
+        entry: bytes,
+        key: int,
+        payload_key_stored: int | None,
+        kind: str,
+        sha: bytes,
+        out: _Checked,
+    ) -> bool:
+        """Check one entry through its value; False if it is not a valid entry."""
+        problems = out.problems
+        try:
+            obj, plain = _entry_json(entry)
+            value = entry_from_json(obj)
+            if not (plain and dumps_sorted(obj) == entry) and canonical(obj) != entry:
+                problems.append(
+                    ("entry", str(idx), "entry bytes are not canonical JSON (RFC 8785)")
+                )
+        except KeelError as exc:
+            problems.append(("entry", str(idx), f"entry is not a valid keel entry: {exc}"))
+            return False
+        sha_hex = sha.hex()
+        if key_of(sha) != key:
+            problems.append(("entry", str(idx), "entry bytes do not match their stored id"))
+        if not isinstance(value, Record):
+            try:
+                self.reviews.check(EntryId(sha_hex), value)
+            except InputError as exc:
+                problems.append(("entry", str(idx), str(exc)))
+        if isinstance(value, AnchorKey):
+            from keel.ledger.anchor import check_anchor_key  # few logs hold anchors
+
+            try:
+                check_anchor_key(value, self.verifier)
+            except VerificationError as exc:
+                problems.append(("entry", str(idx), str(exc)))
+            self.bindings.add(sha_hex)
+        elif isinstance(value, Anchor):
+            if value.binding not in self.bindings:
+                problems.append(
+                    (
+                        "entry",
+                        str(idx),
+                        f"anchor names {value.binding} as its key binding: no anchor-key entry "
+                        "logged before it",
+                    )
+                )
+            if value.size > idx:
+                problems.append(("entry", str(idx), f"anchors size {value.size}, beyond the log"))
+            else:
+                out.anchors.append((idx, value))
+        ref = payload_of(value)
+        raw = None if ref is None else bytes.fromhex(ref.sha256)
+        payload_key = None if raw is None else key_of(raw)
+        if kind != value.kind:
+            problems.append(("index", str(idx), f"indexed as a {kind} but is a {value.kind}"))
+        if payload_key_stored != payload_key:
+            problems.append(("index", str(idx), "indexed under another payload than it commits to"))
+            out.misindexed = True
+        if ref is not None and raw is not None and payload_key is not None:
+            if raw.hex() != ref.sha256:
+                out.odd[len(out.digests)] = ref.sha256
+            out.committed.append(idx)
+            out.digests.append(None if raw.hex() != ref.sha256 else raw)
+            out.payload_keys.append(payload_key)
+        if isinstance(value, Redaction):
+            out.redactions.append((value.digest, idx))
+        targets = references(value)
+        if targets:
+            out.refs.append((idx, targets))
+        return True
+
+    def _fold(self, leaves: list[Hash]) -> tuple[bytes, dict[int, Hash]]:
+        """Append `leaves` to the tree: the stored hashes they add, and the roots at the
+        checkpointed sizes they reach."""
+        added: list[Hash] = []
+        roots: dict[int, Hash] = {}
+        wanted = self.wanted_sizes
+        pos = 0
+        while pos < len(leaves):
+            stop = len(leaves)
+            nxt = bisect_right(wanted, self.size)
+            if nxt < len(wanted) and wanted[nxt] <= self.size + len(leaves) - pos:
+                stop = pos + wanted[nxt] - self.size
+            new, self.front = append_hashes(self.size, self.front, leaves[pos:stop])
+            added += new
+            self.size += stop - pos
+            pos = stop
+            if nxt < len(wanted) and wanted[nxt] == self.size:
+                roots[self.size] = _root(self.front)
+        return b"".join(added), roots
+
+
+# -- where the entry checks run --------------------------------------------------------------
+
+
+def _check_committed(
+    store: Store, checked: _Checked, problem: Callable[[Where, str, str], None]
+) -> dict[int, bytes]:
+    """Each payload the entries commit to must be stored under its key with its digest (erased
+    ones too: their digest stays). The digests stored under their keys, by key."""
+    found = store.payload_digests(checked.payload_keys)
+    got = list(map(found.get, checked.payload_keys))
+    if got == checked.digests and not checked.odd:
+        return found
+    for i, (idx, raw) in enumerate(zip(checked.committers, checked.digests, strict=True)):
+        digest = checked.odd[i] if raw is None else raw.hex()
+        stored = got[i]
+        if stored is None or stored.hex() != digest:
+            problem("payload", digest, f"payload committed by entry {idx} is missing")
+    return found
+
+
+class _Found:
+    """The keys of the payloads the entries were found to commit to, to spare the search for
+    payloads no entry is indexed under (`Store.uncommitted_payloads`) where it must find none:
+    when each entry is indexed under the payload it commits to and as many payloads were found
+    as are stored, every payload is one an entry is indexed under."""
+
+    def __init__(self) -> None:
+        self.keys: list[array[int]] = []
+        self.count = 0
+        self.known = True  # no entry indexed under another payload, every key an integer
+
+    def add(self, checked: _Checked, found: dict[int, bytes]) -> None:
+        self.known = self.known and not checked.misindexed
+        if self.known:
+            try:
+                self.keys.append(array("q", found))
+            except (TypeError, OverflowError):
+                self.known = False
+            self.count += len(found)
+
+    def every_payload(self, stored: int) -> bool:
+        """Whether these are the keys of all `stored` payloads (then none is uncommitted)."""
+        if not self.known or self.count < stored or stored < _COUNT_MIN:
+            return False  # a small store searches fast; no need to count
+        import numpy as np  # the distinct keys of a million payloads, in one sort
+
+        keys = np.sort(np.frombuffer(b"".join(a.tobytes() for a in self.keys), dtype=np.int64))
+        distinct = int(keys.size > 0) + int(np.count_nonzero(keys[1:] != keys[:-1]))
+        return distinct == stored
+
+
+def _same(got: list[bytes], tree: bytes) -> bool:
+    """Whether the stored hashes `got` are the hashes `tree` concatenates."""
+    return (
+        len(got) * HASH_SIZE == len(tree)
+        and (not got or min(map(len, got)) == HASH_SIZE)
+        and b"".join(got) == tree
+    )
+
+
+def _check_payloads(
+    store: Store,
+    redactions: dict[str, int],
+    report: Report,
+    problem: Callable[[Where, str, str], None],
+) -> None:
+    """Every stored payload's bytes must hash to its digest, unless a redaction entry erased
+    them; erased bytes must be gone. Batch by batch: a batch with no erased payload whose
+    digests all match is passed at once."""
+    erased = _by_digest(redactions)
+    rows = store.iter_payloads()
+    while batch := list(islice(rows, _CHUNK)):
+        report.payloads += len(batch)
+        digests = [row.digest for row in batch]
+        data = [row.data for row in batch]
+        if None not in data and not any(map(erased.__contains__, digests)):
+            hashed = [hashlib.sha256(d).digest() for d in data if d is not None]
+            if hashed == digests:
+                continue
+        for row in batch:
+            erased_by = erased.get(row.digest)
+            if row.data is None:
+                if erased_by is not None:
+                    report.redacted.append(row.digest.hex())
+                else:
+                    problem(
+                        "payload",
+                        row.digest.hex(),
+                        "payload bytes are gone but no redaction entry says why",
+                    )
+            elif erased_by is not None:
+                problem(
+                    "payload",
+                    row.digest.hex(),
+                    f"payload was redacted (entry {erased_by}) but is back",
+                )
+            elif hashlib.sha256(row.data).digest() != row.digest:
+                problem(
+                    "payload",
+                    row.digest.hex(),
+                    "payload bytes do not match their digest (changed)",
+                )
+
+
+def _by_digest(redactions: dict[str, int]) -> dict[bytes, int]:
+    """The redactions by the bytes of their digest: a stored digest is one of them when its
+    hex is (a digest that is not lower-case hex is no stored digest's hex)."""
+    out = {}
+    for digest, idx in redactions.items():
+        try:
+            raw = bytes.fromhex(digest)
+        except ValueError:
+            continue
+        if raw.hex() == digest:
+            out[raw] = idx
+    return out
+
+
+def _tree_problem(
+    size: int, count: int, tree: bytes, got: list[bytes], problem: Callable[[Where, str, str], None]
+) -> None:
+    """Name the first hash of `tree` (those of the leaves from `size` on, stored from index
+    `count`) that its stored hash in `got` does not match: its entry if it is a leaf's."""
+    new = [tree[o : o + HASH_SIZE] for o in range(0, len(tree), HASH_SIZE)]
+    j = next(j for j, h in enumerate(new) if j >= len(got) or got[j] != h)
+    leaf_at = {stored_hash_index(0, size + i) - count: size + i for i in range(j + 1)}
+    if j in leaf_at:
+        problem(
+            "entry",
+            str(leaf_at[j]),
+            "entry does not hash to its stored leaf: the entry bytes (or the stored tree) "
+            "changed after logging",
+        )
+    else:
+        problem("tree", str(count + j), "stored tree hash does not match the entries")
 
 
 def _entry_json(entry: bytes) -> tuple[JSON, bool]:
@@ -308,19 +616,17 @@ class _RefCheck:
         self.stored = store.iter_refs()
         self.ok = True
 
-    def check(self, parsed: list[tuple[EntryRow, Entry, str]]) -> None:
-        """`parsed`: each entry's row, value and id (hex)."""
-        wanted: set[str] = {r for _, value, _ in parsed for r in references(value)}
-        where = self._resolve(wanted, parsed)
-        for row, value, _ in parsed:
-            targets = sorted(
-                t for r in references(value) if (t := where.get(r)) is not None and t < row.idx
-            )
+    def check(self, refs: list[tuple[int, list[EntryId]]], here: dict[str, int]) -> None:
+        """`refs`: (index, ids it refers to) of the entries of a batch that refer to others, in
+        order; `here`: the batch's valid entries by id."""
+        wanted: set[str] = {r for _, targets in refs for r in targets}
+        where = self._resolve(wanted, here)
+        for idx, ids in refs:
+            targets = sorted(t for r in ids if (t := where.get(r)) is not None and t < idx)
             for target in targets:
-                self._expect((row.idx, target))
+                self._expect((idx, target))
 
-    def _resolve(self, ids: set[str], parsed: list[tuple[EntryRow, Entry, str]]) -> dict[str, int]:
-        here = {sha_hex: row.idx for row, _, sha_hex in parsed}
+    def _resolve(self, ids: set[str], here: dict[str, int]) -> dict[str, int]:
         out = {i: here[i] for i in ids if i in here}
         rest = {key_of(bytes.fromhex(i)): i for i in ids if i not in here}
         for key, row in self.store.entries_by_key(list(rest)).items():
@@ -398,17 +704,6 @@ def _root(front: list[Hash]) -> Hash:
     for left in reversed(front[:-1]):
         h = node_hash(left, h)
     return h
-
-
-def _batches(store: Store, n: int) -> Iterator[list[EntryRow]]:
-    batch: list[EntryRow] = []
-    for row in store.iter_entries():
-        batch.append(row)
-        if len(batch) == n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 __all__ = ["Problem", "Report", "verify"]
