@@ -1106,6 +1106,8 @@ def plain_record(data: bytes) -> tuple[Digest, list[EntryId]] | None:
 
 
 def _payload(obj: dict[str, JSON]) -> PayloadRef:
+    if not is_hex_digest(obj["sha256"]):
+        raise ValueError(f"payload digest {obj['sha256']!r} is not 64 lower-case hex digits")
     return PayloadRef(
         Digest(str(obj["sha256"])), int(cast(int, obj["size"])), cast(PayloadType, obj["type"])
     )
