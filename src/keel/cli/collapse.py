@@ -118,7 +118,6 @@ def watch_command(
     from keel.collapse import embedder, watch
     from keel.collapse.report import write_watch_report
     from keel.collapse.watch import read_generations
-    from keel.loop.run import watch_ledger
     from keel.text import load_fortunes
 
     if fail_on not in (None, "degraded", "early", "late"):
@@ -139,7 +138,9 @@ def watch_command(
     )
     human = None if reference is None else read_corpus(reference)
     if from_ledger:
-        with executor(executor_) as ex, open_ledger(ctx) as led:
+        from keel.loop.run import watch_ledger
+
+        with executor(executor_) as ex, open_ledger(ctx, readonly=True) as led:
             report = watch_ledger(
                 led,
                 reference=human,

@@ -51,6 +51,7 @@ from keel.experts import RUBRIC_PREFIX, ReviewItem, SimulatedPanel, Truth, revie
 from keel.experts.rounds import RoundState, close_round, enrolments, open_round, rounds
 from keel.judges import Candidates, Judge, judge_records, make_judge
 from keel.ledger import Judged, Ledger, Snapshot, texts
+from keel.ledger.view import RecordFields, fields_of, payload_texts, record_fields
 from keel.loop.config import Endpoint, JudgeConfig, LoopConfig, config_from
 from keel.loop.truth import GroundTruth
 from keel.mix import MixPlan, build_mix, log_mix, read_mix
@@ -229,17 +230,36 @@ def ledger_generations(
     A generation is what the model wrote: the synthetic text records of that generation
     number. A generation without any (generation 0, the human start) is its human and expert
     texts. Fresh human texts logged beside a model's output are training data, not output, so
-    they are not watched. Redacted payloads are left out."""
-    snap = snapshot or Snapshot.load(led)
-    by_generation: dict[int, list[Judged]] = {}
-    for j in snap.records:
-        g = j.record.generation
-        if g is not None and j.record.payload.type == "text" and generation in (None, g):
-            by_generation.setdefault(g, []).append(j)
-    out = []
-    for g, records in sorted(by_generation.items()):
-        items = [j for j in records if j.record.origin == "synthetic"] or records
-        read = [(t, j.record.origin) for j, t in zip(items, texts(led, items), strict=True) if t]
+    they are not watched. Redacted payloads are left out. Without `snapshot`, the log and the
+    payloads are read in one pass each, from one snapshot of the ledger."""
+    with led.snapshot():
+        if snapshot is not None:
+            records = [
+                fields_of(j.record)
+                for j in snapshot.records
+                if generation in (None, j.record.generation)
+            ]
+            return _generations(led, records, generation)
+        return _generations(led, record_fields(led), generation)
+
+
+def _generations(
+    led: Ledger, records: Sequence[RecordFields], generation: int | None
+) -> list[Generation]:
+    """`ledger_generations` of `records` (log order), their texts read in one call."""
+    by_generation: dict[int, list[RecordFields]] = {}
+    for r in records:
+        g = r[0]
+        if g is not None and r[2] == "text" and generation in (None, g):
+            by_generation.setdefault(g, []).append(r)
+    chosen = [
+        (g, [r for r in rs if r[1] == "synthetic"] or rs) for g, rs in sorted(by_generation.items())
+    ]
+    found = payload_texts(led, [sha256 for _, rs in chosen for _, _, _, sha256 in rs])
+    out, pos = [], 0
+    for g, rs in chosen:
+        read = [(t, r[1]) for r, t in zip(rs, found[pos : pos + len(rs)], strict=True) if t]
+        pos += len(rs)
         out.append(Generation(f"gen-{g}", tuple(t for t, _ in read), tuple(o for _, o in read)))
     return out
 
@@ -263,16 +283,19 @@ def watch_ledger(
     embedder: Embedder | None = None,
     executor: Executor | None = None,
 ) -> WatchReport:
-    """The collapse watch of a ledger's generations (`ledger_generations`): for a loop's ledger
+    """The collapse watch of a ledger's generations (`ledger_generations`, the log and the
+    payloads read in one pass each from one snapshot, then let go of): for a loop's ledger
     exactly the watch the loop reported, against its held-out human reference; `reference`
     replaces it (the default for a ledger no loop wrote: the fortunes); `executor` tokenises
     and counts in shards (`keel.scale`, the same report)."""
-    snap = Snapshot.load(led)
-    gens = ledger_generations(led, snap)
+    with led.snapshot():
+        records = record_fields(led)
+        gens = _generations(led, records, None)
     if not gens:
         raise InputError("the ledger holds no text records with a generation number")
+    last = max(g or 0 for g, _, _, _ in records)
+    del records
     if reference is None:
-        last = max(j.record.generation or 0 for j in snap.records)
         cfg = stored_config(led, max(last, 1))
         reference = read_corpus("fortunes") if cfg is None else split_human(cfg).reference
     return watch(
