@@ -82,7 +82,8 @@ ENTRY_VERSION = 1
 MAX_DEPTH = 64
 """The deepest nesting of arrays and objects keel accepts in a JSON value (RFC 8259 §9 lets a
 parser set one): a row, a cell, a tag or a parameter; deeper input is refused, not recursed into."""
-_MAX_SAFE_INT = 2**53 - 1
+MAX_SAFE_INT = 2**53 - 1
+"""The largest integer I-JSON (RFC 7493) keeps exact; `loads` reads a larger one as a double."""
 _S = TypeVar("_S", bound=str)
 _DBL_MIN = sys.float_info.min
 _HEX = frozenset("0123456789abcdef")
@@ -126,7 +127,7 @@ def _prepare(value: JSON, depth: int) -> tuple[object, bool]:
     if t is str or t is bool or value is None:
         return value, False
     if t is int:
-        if -_MAX_SAFE_INT <= cast(int, value) <= _MAX_SAFE_INT:
+        if -MAX_SAFE_INT <= cast(int, value) <= MAX_SAFE_INT:
             return value, False
         raise InputError(_OUT_OF_RANGE.format(value))
     if t is float:
@@ -215,7 +216,7 @@ _LONG_NUMBER = re.compile(rb"(?:^|[:,\[])-?\d{16}")
 
 
 def _big_ints_to_floats(value: JSON) -> JSON:
-    if type(value) is int and not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+    if type(value) is int and not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
         return float(value)
     if isinstance(value, list):
         return [_big_ints_to_floats(v) for v in value]
@@ -325,7 +326,7 @@ def _parse_checked(data: bytes, where: str) -> JSON:
 
     def integer(literal: str) -> object:
         digits = literal.lstrip("-")
-        if len(digits) <= 16 and int(digits) <= _MAX_SAFE_INT:
+        if len(digits) <= 16 and int(digits) <= MAX_SAFE_INT:
             return int(literal)
         return refuse(_OUT_OF_RANGE.format(_shorten(literal)))
 

@@ -1,7 +1,8 @@
-"""`keel.ledger.verify` as it was before its fast paths (issue 20: plain records checked
-from their bytes, the entries checked in a worker process, the tree compared batch by batch),
-kept unchanged but for its imports: the reference that `test_verify_fast.py` holds the fast
-paths to. Every report must be the same, problem for problem, in the same order.
+"""The entry pass of `keel.ledger.verify` as it was before its fast paths (issue 20: plain
+records checked from their bytes, the tree compared batch by batch), kept unchanged but for its
+imports: the reference that `test_verify_fast.py` holds the fast paths to. Every report must be
+the same, problem for problem, in the same order. The parts the fast paths left as they were
+(`_entry_json`, `_finish`, `_root`) are imported from keel.ledger.verify.
 """
 
 from __future__ import annotations
@@ -10,29 +11,21 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 
-import orjson
-
 from keel.errors import InputError, KeelError, VerificationError
-from keel.ledger.checkpoint import Checkpoint, open_checkpoint
 from keel.ledger.merkle import (
     EMPTY_ROOT,
     Hash,
     append_hashes,
-    consistency_proof,
     leaf_hash,
-    node_hash,
     stored_hash_count,
     stored_hash_index,
     tree_hash,
-    verify_consistency,
 )
 from keel.ledger.note import Verifier
 from keel.ledger.signed import Reviews
 from keel.ledger.store import EntryRow, Store, hash_reader, key_of
-from keel.ledger.verify import Problem, Report, Where
+from keel.ledger.verify import Problem, Report, Where, _entry_json, _finish, _root
 from keel.records import (
-    JSON,
-    MAX_DEPTH,
     Anchor,
     AnchorKey,
     Entry,
@@ -42,7 +35,6 @@ from keel.records import (
     canonical,
     dumps_sorted,
     entry_from_json,
-    loads,
     payload_of,
     references,
 )
@@ -227,21 +219,6 @@ def _verify(
     return _finish(report, store, size, roots, checkpoints, verifier, problem, tree_ok)
 
 
-def _entry_json(entry: bytes) -> tuple[JSON, bool]:
-    """`loads` of entry bytes (InputError as `parse_entry` says it), and whether the value's
-    plain sorted dump is its canonical form: no floats (their text is ECMAScript's in RFC
-    8785), ASCII only (no keys needing UTF-16 order) and too few brackets to nest beyond
-    MAX_DEPTH. Otherwise (or where the dump differs) `canonical` decides."""
-    first = entry[:1]
-    plain = not (first.isdigit() or first == b"-") and _FLOAT_OR_LONG.search(entry) is None
-    try:
-        obj = orjson.loads(entry) if plain else loads(entry)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"entry is not JSON: {exc}") from exc
-    plain = plain and entry.isascii() and entry.count(b"{") + entry.count(b"[") <= MAX_DEPTH
-    return obj, plain
-
-
 class _RefCheck:
     """Compares the stored reference index with the references the entry bytes make.
 
@@ -295,56 +272,6 @@ class _RefCheck:
                 str(extra[0]),
                 f"is indexed as referring to entry {extra[1]}, which its bytes do not say",
             )
-
-
-def _finish(
-    report: Report,
-    store: Store,
-    size: int,
-    roots: dict[int, Hash],
-    checkpoints: list[tuple[int, bytes]],
-    verifier: Verifier,
-    problem: Callable[[Where, str, str], None],
-    tree_ok: bool,
-) -> Report:
-    report.size = size
-    prev: Checkpoint | None = None
-    for seq, (stored_size, note) in enumerate(checkpoints):
-        at = f"#{seq} (size {stored_size})"
-        try:
-            cp = open_checkpoint(note, verifier)
-        except KeelError as exc:
-            problem("checkpoint", at, f"signature does not verify with {verifier.name}: {exc}")
-            continue
-        report.checkpoints += 1
-        if cp.size != stored_size:
-            problem("checkpoint", at, f"signed size {cp.size} differs from the stored size")
-        if cp.size > size:
-            problem("checkpoint", at, f"signed for {cp.size} entries but the log has only {size}")
-        elif cp.size in roots and roots[cp.size] != cp.root:
-            problem("checkpoint", at, "signed root differs from the root of the stored entries")
-        elif cp.size in roots:
-            report.checkpoint_size = max(report.checkpoint_size, cp.size)
-        if prev is not None:
-            if cp.size < prev.size:
-                problem("checkpoint", at, f"smaller than the checkpoint before it ({prev.size})")
-            elif tree_ok and cp.size <= size:
-                try:
-                    proof = consistency_proof(prev.size, cp.size, hash_reader(store))
-                    verify_consistency(prev.size, cp.size, proof, prev.root, cp.root)
-                except KeelError as exc:
-                    problem("checkpoint", at, f"not consistent with checkpoint {prev.size}: {exc}")
-        prev = cp
-    return report
-
-
-def _root(front: list[Hash]) -> Hash:
-    if not front:
-        return EMPTY_ROOT
-    h = front[-1]
-    for left in reversed(front[:-1]):
-        h = node_hash(left, h)
-    return h
 
 
 def _batches(store: Store, n: int) -> Iterator[list[EntryRow]]:

@@ -37,6 +37,7 @@ from keel.ledger.log import Appended, Ledger, Pending
 from keel.records import (
     ENTRY_VERSION,
     JSON,
+    MAX_SAFE_INT,
     ORIGINS,
     Producer,
     as_digest,
@@ -47,7 +48,6 @@ from keel.records import (
 )
 from keel.scale import Executor, chunked
 
-_MAX_SAFE_INT = 2**53 - 1
 _ORIGIN_JSON: dict[str, bytes] = {o: orjson.dumps(o) for o in ORIGINS}
 _INTEGER = re.compile(r"-?[0-9]{1,16}")
 
@@ -374,7 +374,7 @@ def _producer(value: object, name: str) -> Producer:
 def _int(value: object, name: str) -> int:
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value)
-    if type(value) is not int or not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+    if type(value) is not int or not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
         raise InputError(f"{name!r} must be an integer, got {value!r}")
     return value
 

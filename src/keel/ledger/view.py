@@ -26,6 +26,7 @@ from keel.errors import NotFoundError, VerificationError
 from keel.ledger.log import Ledger
 from keel.records import (
     ENTRY_VERSION,
+    MAX_SAFE_INT,
     ORIGINS,
     EntryId,
     Origin,
@@ -34,9 +35,6 @@ from keel.records import (
     Verdict,
     parse_entry,
 )
-
-MAX_SAFE_INT = 2**53 - 1
-"""`keel.records.loads` reads a larger integer as a double."""
 
 ACCEPT, REJECT, DEGENERATE = "accept", "reject", "degenerate"
 
