@@ -184,22 +184,19 @@ def test_payloads(store: Store) -> None:
     got = store.payloads_by_key([rows[0][0], rows[1][0]])
     assert got[rows[1][0]].data == b"beta"
     absent = key_of(hashlib.sha256(b"gamma").digest())
-    assert store.payload_digests([rows[1][0], absent, rows[0][0]]) == {
-        rows[0][0]: rows[0][1],
-        rows[1][0]: rows[1][1],
-    }
-    assert store.payload_digests([absent]) == {}
-    assert store.payload_digests([]) == {}
+    got = store.payloads_by_key([rows[1][0], absent, rows[0][0]])
+    assert {k: (p.key, p.digest) for k, p in got.items()} == {k: (k, d) for k, d, _ in rows}
+    assert store.payloads_by_key([absent]) == {}
+    assert store.payloads_by_key([]) == {}
     assert store.uncommitted_payloads() == [rows[1][1]]
     with store.write():
         store.erase_payload(rows[0][0])
     store.compact()
     erased = store.payloads_by_key([rows[0][0]])[rows[0][0]]
     assert (erased.digest, erased.data) == (rows[0][1], None)
-    assert store.payload_digests([rows[0][0]]) == {rows[0][0]: rows[0][1]}
-    assert [(p.digest, p.data) for p in store.iter_payloads()] == [
-        (rows[0][1], None),
-        (rows[1][1], b"beta"),
+    assert [(p.key, p.digest, p.data) for p in store.iter_payloads()] == [
+        (rows[0][0], rows[0][1], None),
+        (rows[1][0], rows[1][1], b"beta"),
     ]
 
 

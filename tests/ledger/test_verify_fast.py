@@ -121,13 +121,6 @@ def build(where: Path | str, key: Path) -> None:
         assert led.size == SIZE
 
 
-@pytest.fixture(autouse=True)
-def count_payloads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Count the payloads found committed to, however few, rather than search for the ones
-    no entry is indexed under (`_Found`): the search is the reference's."""
-    monkeypatch.setattr(verify_module, "_COUNT_MIN", 0)
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("base")
@@ -286,7 +279,12 @@ def tampering(draw: st.DrawFn) -> list[tuple[str, tuple[Any, ...]]]:
                  ("INSERT INTO payloads(key, digest, data) SELECT key, ?, x'00' FROM payloads "
                   "WHERE rowid = ?", (b"\x05" * 32, row))],
                 [("UPDATE payloads SET digest = ? WHERE rowid = ?", (b"\x05" * 32, row))],
+                [("UPDATE payloads SET digest = ? WHERE rowid = ?", (b"\x05" * (at % 40), row))],
+                [("UPDATE payloads SET key = 'k' WHERE rowid = ?", (row,))],
+                [("UPDATE payloads SET key = key + 1 WHERE rowid = ?", (row,)),
+                 ("UPDATE payloads SET data = x'00' WHERE data IS NULL", ())],
                 [("DELETE FROM payloads WHERE rowid = ?", (row,))],
+                [("DELETE FROM payloads", ())],
                 [("INSERT INTO payloads(key, digest, data) VALUES (7, ?, x'00')", (b"\x07" * 32,))],
                 [("UPDATE hashes SET data = ? WHERE chunk = 0", (at,))],
                 [("UPDATE hashes SET data = substr(data, 1, ?) WHERE chunk = 0", (at % 2200,))],

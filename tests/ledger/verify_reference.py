@@ -146,10 +146,10 @@ def _verify(
                 redactions.setdefault(value.digest, row.idx)
             parsed.append((row, value, sha_hex))
         refs.check(parsed)
-        stored_digests = store.payload_digests([k for _, _, k in committed])
+        held = store.payloads_by_key([k for _, _, k in committed])
         for idx, digest, k in committed:
-            got = stored_digests.get(k)
-            if got is None or got.hex() != digest:
+            got = held.get(k)
+            if got is None or got.digest.hex() != digest:
                 problem("payload", digest, f"payload committed by entry {idx} is missing")
         # fold leaves in, stopping at every checkpointed size to record its root
         pos = 0

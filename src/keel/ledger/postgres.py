@@ -708,12 +708,14 @@ class PostgresStore:
         "LEFT JOIN keel.payload_keys k ON k.key = p.key"
     )
 
-    def _open_payload(self, digest: bytes, data: bytes | None, secret: bytes | None) -> PayloadRow:
+    def _open_payload(
+        self, key: int, digest: bytes, data: bytes | None, secret: bytes | None
+    ) -> PayloadRow:
         """Decrypt a stored payload; a ciphertext without its key is an erased payload."""
         if data is None or secret is None:
-            return PayloadRow(bytes(digest), None)
+            return PayloadRow(key, bytes(digest), None)
         try:
-            return PayloadRow(bytes(digest), AESGCM(secret).decrypt(_NONCE, data, digest))
+            return PayloadRow(key, bytes(digest), AESGCM(secret).decrypt(_NONCE, data, digest))
         except InvalidTag as exc:
             raise VerificationError(
                 f"{self.where}: the stored payload {bytes(digest).hex()} does not decrypt with "
@@ -724,15 +726,7 @@ class PostgresStore:
         if not keys:
             return {}
         rows = self._all(f"{self._PAYLOAD} WHERE p.key = ANY(%s::bigint[])", (list(keys),))
-        return {int(k): self._open_payload(d, v, s) for k, d, v, s in rows}
-
-    def payload_digests(self, keys: Sequence[int]) -> dict[int, bytes]:
-        if not keys:
-            return {}
-        rows = self._all(
-            "SELECT key, digest FROM keel.payloads WHERE key = ANY(%s::bigint[])", (list(keys),)
-        )
-        return {int(k): bytes(d) for k, d in rows}
+        return {int(k): self._open_payload(k, d, v, s) for k, d, v, s in rows}
 
     def erase_payload(self, key: int) -> None:
         self._run("UPDATE keel.payloads SET data = NULL WHERE key = %s", (key,))
@@ -749,9 +743,7 @@ class PostgresStore:
         self.set_meta(_ERASURE_PENDING, orjson.dumps(record).decode())
 
     def iter_payloads(self) -> Iterator[PayloadRow]:
-        return self._stream(
-            f"{self._PAYLOAD} ORDER BY p.seq", (), lambda r: self._open_payload(r[1], r[2], r[3])
-        )
+        return self._stream(f"{self._PAYLOAD} ORDER BY p.seq", (), lambda r: self._open_payload(*r))
 
     def uncommitted_payloads(self) -> list[bytes]:
         rows = self._all(

@@ -78,8 +78,11 @@ class EntryRow:
 
 @dataclass(frozen=True, slots=True)
 class PayloadRow:
-    """A payload as stored: its digest and bytes (None once redacted)."""
+    """A payload as stored: its key, digest and bytes (None once redacted). Only the digest is
+    authenticated (entries commit to it); the key is an index derived from it (`key_of`),
+    which `verify` checks through the lookups by key that rely on it."""
 
+    key: int
     digest: bytes
     data: bytes | None
 
@@ -219,18 +222,13 @@ class Payloads(Protocol):
         """The stored payloads whose key is among `keys`, by key."""
         ...
 
-    def payload_digests(self, keys: Sequence[int]) -> dict[int, bytes]:
-        """The digests of the stored payloads (erased ones too) whose key is among `keys`, by
-        key, without their bytes."""
-        ...
-
     def erase_payload(self, key: int) -> None:
         """Drop a payload's bytes for good, keeping its digest (inside `write()`; `compact()`
         after the commit finishes the erasure)."""
         ...
 
     def iter_payloads(self) -> Iterator[PayloadRow]:
-        """Every stored payload, erased ones with data None."""
+        """Every stored payload in the order it was stored, erased ones with data None."""
         ...
 
     def uncommitted_payloads(self) -> list[bytes]:

@@ -32,7 +32,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 import orjson
 
@@ -73,8 +73,8 @@ from keel.records import (
 
 Where = Literal["entry", "index", "payload", "tree", "checkpoint", "key"]
 _CHUNK = 16384
-_COUNT_MIN = 4 * _CHUNK  # the payloads from which counting them beats searching them
 _MISSING = "entry is missing (deleted from the log)"
+_GONE = "payload bytes are gone but no redaction entry says why"
 # A number with a fraction or an exponent, or of 16 digits or more (`records.loads` reads
 # those as floats), where canonical JSON puts numbers: after `:`, `,` or `[` (or first, which
 # `_entry_json` checks apart: an alternation with `^` triples the search's time).
@@ -160,7 +160,7 @@ def _verify(
     tree_ok = True
     if 0 in wanted_sizes:
         roots[0] = EMPTY_ROOT
-    found = _Found()
+    payloads = _Payloads(store)
     checks = _EntryCheck(verifier, wanted_sizes)
     for checked in map(checks.check, _tasks(store)):
         for p in checked.problems:
@@ -172,7 +172,7 @@ def _verify(
             redactions.setdefault(digest, idx)
         anchors += checked.anchors
         refs.check(checked.refs, checked.ids)
-        found.add(checked, _check_committed(store, checked, problem))
+        payloads.check(checked, problem)
         got = list(islice(stored, len(checked.tree) // HASH_SIZE))
         if tree_ok and not _same(got, checked.tree):
             tree_ok = False
@@ -199,8 +199,8 @@ def _verify(
     report.root = _root(front).hex() if size else EMPTY_ROOT.hex()
 
     # -- payloads --------------------------------------------------------------------------
-    _check_payloads(store, redactions, report, problem)
-    uncommitted = [] if found.every_payload(report.payloads) else store.uncommitted_payloads()
+    payloads.report(redactions, report, problem)
+    uncommitted = [] if payloads.every() else store.uncommitted_payloads()
     for digest_bytes in uncommitted:
         problem("payload", digest_bytes.hex(), "payload is stored but no entry commits to it")
 
@@ -454,52 +454,139 @@ class _EntryCheck:
 # -- where the entry checks run --------------------------------------------------------------
 
 
-def _check_committed(
-    store: Store, checked: _Checked, problem: Callable[[Where, str, str], None]
-) -> dict[int, bytes]:
-    """Each payload the entries commit to must be stored under its key with its digest (erased
-    ones too: their digest stays). The digests stored under their keys, by key."""
-    found = store.payload_digests(checked.payload_keys)
-    got = list(map(found.get, checked.payload_keys))
-    if got == checked.digests and not checked.odd:
-        return found
-    for i, (idx, raw) in enumerate(zip(checked.committers, checked.digests, strict=True)):
-        digest = checked.odd[i] if raw is None else raw.hex()
-        stored = got[i]
-        if stored is None or stored.hex() != digest:
-            problem("payload", digest, f"payload committed by entry {idx} is missing")
-    return found
+class _Payloads:
+    """The stored payloads, read in one ordered pass before the entries: each one's key and
+    digest, so that the entries' commitments are looked up here rather than in the store
+    (seeking keys at random costs more than the whole pass), and the rows whose bytes are gone
+    or do not hash to their digest, for the redactions found in the entries to explain.
 
+    A row whose key is not a 64-bit integer or whose digest is not 32 bytes (a damaged row)
+    cannot be found by key, as in the store. Where a key is stored twice, the row stored last
+    answers, as a lookup does.
+    """
 
-class _Found:
-    """The keys of the payloads the entries were found to commit to, to spare the search for
-    payloads no entry is indexed under (`Store.uncommitted_payloads`) where it must find none:
-    when each entry is indexed under the payload it commits to and as many payloads were found
-    as are stored, every payload is one an entry is indexed under."""
+    def __init__(self, store: Store) -> None:
+        import numpy as np  # a million keys, sorted once
 
-    def __init__(self) -> None:
-        self.keys: list[array[int]] = []
+        self.changed: list[tuple[int, bytes]] = []
+        """(row, digest) of each row whose bytes do not hash to its digest ..."""
+        self.gone: list[tuple[int, bytes]] = []
+        """... and of each row whose bytes are gone."""
         self.count = 0
-        self.known = True  # no entry indexed under another payload, every key an integer
-
-    def add(self, checked: _Checked, found: dict[int, bytes]) -> None:
-        self.known = self.known and not checked.misindexed
-        if self.known:
+        keys = array("q")
+        digests: list[bytes] = []
+        unsized: list[int] = []
+        damaged: list[int] = []
+        rows = store.iter_payloads()
+        while batch := list(islice(rows, _CHUNK)):
+            start = self.count
+            self.count += len(batch)
+            digest = [row.digest for row in batch]
+            data = [row.data for row in batch]
+            hashed = [hashlib.sha256(d).digest() for d in data if d is not None]
+            if len(hashed) < len(batch) or hashed != digest:
+                for i, row in enumerate(batch, start):
+                    if row.data is None:
+                        self.gone.append((i, row.digest))
+                    elif hashlib.sha256(row.data).digest() != row.digest:
+                        self.changed.append((i, row.digest))
+            blob = b"".join(digest)
+            if len(blob) != len(batch) * HASH_SIZE:
+                unsized += [i for i, d in enumerate(digest, start) if len(d) != HASH_SIZE]
+                blob = b"".join(d if len(d) == HASH_SIZE else bytes(HASH_SIZE) for d in digest)
+            digests.append(blob)
             try:
-                self.keys.append(array("q", found))
+                keys.extend(array("q", [row.key for row in batch]))
             except (TypeError, OverflowError):
-                self.known = False
-            self.count += len(found)
+                for i, row in enumerate(batch, start):
+                    int64 = type(row.key) is int and -(2**63) <= row.key < 2**63
+                    keys.append(row.key if int64 else 0)
+                    if not int64:
+                        damaged.append(i)
+        self.digests = np.frombuffer(b"".join(digests), np.uint8).reshape(-1, HASH_SIZE)
+        """Each row's digest (zeros where it is not 32 bytes, see `sized`)."""
+        self.sized = np.ones(self.count, bool)
+        self.sized[unsized] = False
+        findable = self.sized.copy()
+        findable[damaged] = False
+        self.damaged = not findable.all()
+        by_row = np.frombuffer(keys, np.int64)
+        self.rows = np.flatnonzero(findable)
+        self.rows = self.rows[np.argsort(by_row[self.rows], kind="stable")]
+        """The rows that can be found, in key order, ..."""
+        self.keys = by_row[self.rows]
+        """... and their keys."""
+        self.found = ~findable
+        """Whether each row was found under the key of a payload an entry commits to."""
+        self.misindexed = False
 
-    def every_payload(self, stored: int) -> bool:
-        """Whether these are the keys of all `stored` payloads (then none is uncommitted)."""
-        if not self.known or self.count < stored or stored < _COUNT_MIN:
-            return False  # a small store searches fast; no need to count
-        import numpy as np  # the distinct keys of a million payloads, in one sort
+    def check(self, checked: _Checked, problem: Callable[[Where, str, str], None]) -> None:
+        """Each payload the entries commit to must be stored under its key with its digest
+        (erased ones too: their digest stays)."""
+        import numpy as np
 
-        keys = np.sort(np.frombuffer(b"".join(a.tobytes() for a in self.keys), dtype=np.int64))
-        distinct = int(keys.size > 0) + int(np.count_nonzero(keys[1:] != keys[:-1]))
-        return distinct == stored
+        self.misindexed = self.misindexed or checked.misindexed
+        if not checked.payload_keys:
+            return
+        wanted = np.array(checked.payload_keys, np.int64)
+        order = np.argsort(wanted)  # sorted needles search the keys 6 times as fast
+        at = np.empty_like(order)
+        at[order] = np.searchsorted(self.keys, wanted[order], side="right") - 1
+        hit = at >= 0
+        hit[hit] = self.keys[at[hit]] == wanted[hit]
+        rows = self.rows[at[hit]]
+        self.found[rows] = True
+        digests = cast("list[bytes]", checked.digests)  # None only where `odd` holds it
+        if hit.all() and not checked.odd and self.digests[rows].tobytes() == b"".join(digests):
+            return
+        stored = iter(self.digests[rows])
+        for i, (idx, raw) in enumerate(zip(checked.committers, checked.digests, strict=True)):
+            digest = checked.odd[i] if raw is None else raw.hex()
+            if not hit[i] or next(stored).tobytes().hex() != digest:
+                problem("payload", digest, f"payload committed by entry {idx} is missing")
+
+    def every(self) -> bool:
+        """Whether the entries were found to commit to every stored payload, each entry indexed
+        under the payload it commits to: then no payload is one that no entry is indexed under
+        (the search for those, `Store.uncommitted_payloads`, would find none)."""
+        return not self.misindexed and not self.damaged and bool(self.found.all())
+
+    def report(
+        self,
+        redactions: dict[str, int],
+        report: Report,
+        problem: Callable[[Where, str, str], None],
+    ) -> None:
+        """Every stored payload's bytes must hash to its digest, unless a redaction entry
+        erased them; erased bytes must be gone. Reported row by row, in storage order."""
+        import numpy as np
+
+        report.payloads = self.count
+        erased = _by_digest(redactions)
+        flagged = {*self.changed, *self.gone}
+        if erased:  # the rows holding erased digests, found by their first 8 bytes first
+            firsts = self.digests[:, :8].copy().view(">i8").ravel()
+            near = np.isin(firsts, [key_of(d) for d in erased]) & self.sized
+            for row in np.flatnonzero(near).tolist():
+                digest = self.digests[row].tobytes()
+                if digest in erased:
+                    flagged.add((row, digest))
+        gone = {i for i, _ in self.gone}
+        for i, digest in sorted(flagged):
+            erased_by = erased.get(digest)
+            if i in gone:
+                if erased_by is not None:
+                    report.redacted.append(digest.hex())
+                else:
+                    problem("payload", digest.hex(), _GONE)
+            elif erased_by is not None:
+                problem(
+                    "payload", digest.hex(), f"payload was redacted (entry {erased_by}) but is back"
+                )
+            else:
+                problem(
+                    "payload", digest.hex(), "payload bytes do not match their digest (changed)"
+                )
 
 
 def _same(got: list[bytes], tree: bytes) -> bool:
@@ -509,50 +596,6 @@ def _same(got: list[bytes], tree: bytes) -> bool:
         and (not got or min(map(len, got)) == HASH_SIZE)
         and b"".join(got) == tree
     )
-
-
-def _check_payloads(
-    store: Store,
-    redactions: dict[str, int],
-    report: Report,
-    problem: Callable[[Where, str, str], None],
-) -> None:
-    """Every stored payload's bytes must hash to its digest, unless a redaction entry erased
-    them; erased bytes must be gone. Batch by batch: a batch with no erased payload whose
-    digests all match is passed at once."""
-    erased = _by_digest(redactions)
-    rows = store.iter_payloads()
-    while batch := list(islice(rows, _CHUNK)):
-        report.payloads += len(batch)
-        digests = [row.digest for row in batch]
-        data = [row.data for row in batch]
-        if None not in data and not any(map(erased.__contains__, digests)):
-            hashed = [hashlib.sha256(d).digest() for d in data if d is not None]
-            if hashed == digests:
-                continue
-        for row in batch:
-            erased_by = erased.get(row.digest)
-            if row.data is None:
-                if erased_by is not None:
-                    report.redacted.append(row.digest.hex())
-                else:
-                    problem(
-                        "payload",
-                        row.digest.hex(),
-                        "payload bytes are gone but no redaction entry says why",
-                    )
-            elif erased_by is not None:
-                problem(
-                    "payload",
-                    row.digest.hex(),
-                    f"payload was redacted (entry {erased_by}) but is back",
-                )
-            elif hashlib.sha256(row.data).digest() != row.digest:
-                problem(
-                    "payload",
-                    row.digest.hex(),
-                    "payload bytes do not match their digest (changed)",
-                )
 
 
 def _by_digest(redactions: dict[str, int]) -> dict[bytes, int]:
